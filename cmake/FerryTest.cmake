@@ -1,0 +1,30 @@
+# ferry_add_test(NAME tst_x SOURCES a.cpp LIBS lib... LABELS unit|integration|interop [TIMEOUT s])
+# One executable per tst_*.cpp, registered with ctest under its label.
+function(ferry_add_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE Qt6::Test ${T_LIBS})
+  target_compile_definitions(${T_NAME} PRIVATE FERRY_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(TARGET ferryd)
+    target_compile_definitions(${T_NAME} PRIVATE FERRYD_PATH="$<TARGET_FILE:ferryd>")
+    add_dependencies(${T_NAME} ferryd)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
+endfunction()
+
+# ferry_add_py_test(NAME x SCRIPT path LABELS integration [TIMEOUT s])
+# Python tests use Debian's interpreter: it is the one that sees python3-paho-mqtt.
+function(ferry_add_py_test)
+  cmake_parse_arguments(T "" "NAME;SCRIPT;TIMEOUT" "LABELS" ${ARGN})
+  add_test(NAME ${T_NAME} COMMAND /usr/bin/python3 ${T_SCRIPT}
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT "FERRYD=$<TARGET_FILE:ferryd>;PYTHONDONTWRITEBYTECODE=1")
+endfunction()
