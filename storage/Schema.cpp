@@ -1,0 +1,137 @@
+#include "storage/Schema.h"
+
+#include <sqlite3.h>
+
+namespace ferry::storage::Schema {
+
+namespace {
+
+// Version 1. Why each shape:
+// - messages: a body is stored once; `refs` counts the queue entries, retained and will rows
+//   pointing at it, and the row is deleted in the same transaction as its last reference. A
+//   refcount costs one UPDATE per release; the alternative (a NOT EXISTS cleanup query) needs
+//   an index on queue_entries(message_id), i.e. one more B-tree insert on every append.
+// - queue_entries: WITHOUT ROWID clustered on (queue_id, seq), so load() and the ack DELETE
+//   are range/point lookups in the table itself. expires_at_ms is copied from the message so
+//   that the periodic purge uses a small partial index instead of a join.
+// - sessions/subscriptions/retained/wills: keyed by their natural keys, WITHOUT ROWID.
+const char *const kVersion1 = R"sql(
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY,
+  topic BLOB NOT NULL,
+  payload BLOB NOT NULL,
+  qos INTEGER NOT NULL,
+  retain INTEGER NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  props BLOB NOT NULL,
+  refs INTEGER NOT NULL);
+CREATE INDEX messages_expiry ON messages(expires_at_ms) WHERE expires_at_ms > 0;
+CREATE TABLE queues(
+  id INTEGER PRIMARY KEY,
+  name BLOB NOT NULL UNIQUE,
+  kind INTEGER NOT NULL);
+CREATE TABLE queue_entries(
+  queue_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  message_id INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  packet_id INTEGER NOT NULL,
+  qos INTEGER NOT NULL,
+  retain INTEGER NOT NULL,
+  tag BLOB NOT NULL,
+  bytes INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(queue_id, seq)) WITHOUT ROWID;
+CREATE INDEX queue_entries_expiry ON queue_entries(expires_at_ms) WHERE expires_at_ms > 0;
+CREATE TABLE sessions(
+  client_id BLOB PRIMARY KEY,
+  expiry_interval INTEGER NOT NULL,
+  disconnected_at_ms INTEGER NOT NULL,
+  protocol_version INTEGER NOT NULL,
+  props BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE subscriptions(
+  client_id BLOB NOT NULL,
+  filter BLOB NOT NULL,
+  options INTEGER NOT NULL,
+  subscription_id INTEGER NOT NULL,
+  PRIMARY KEY(client_id, filter)) WITHOUT ROWID;
+CREATE TABLE retained(
+  topic BLOB PRIMARY KEY,
+  message_id INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE wills(
+  client_id BLOB PRIMARY KEY,
+  message_id INTEGER NOT NULL,
+  publish_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
+// Index i holds the SQL that takes version i to version i + 1.
+const char *const kSteps[] = {kVersion1};
+static_assert(sizeof(kSteps) / sizeof(kSteps[0]) == kCurrentVersion);
+
+QString sqliteError(sqlite3 *db, const char *what)
+{
+    return QStringLiteral("%1: %2 (sqlite code %3)")
+        .arg(QString::fromLatin1(what), QString::fromUtf8(sqlite3_errmsg(db)))
+        .arg(sqlite3_extended_errcode(db));
+}
+
+int readVersion(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            *version = sqlite3_column_int(stmt, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+} // namespace
+
+QString migrate(sqlite3 *db)
+{
+    // IMMEDIATE: take the write lock first, so that the version we read is the one we upgrade.
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+        return sqliteError(db, "cannot start the schema transaction");
+    int version = 0;
+    if (readVersion(db, &version) != SQLITE_OK) {
+        const QString e = sqliteError(db, "cannot read the schema version");
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return e;
+    }
+    if (version > kCurrentVersion) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return QStringLiteral("schema version %1 is newer than this Ferry understands (%2); "
+                              "run a newer ferryd or restore a matching backup")
+            .arg(version)
+            .arg(kCurrentVersion);
+    }
+    for (int v = version; v < kCurrentVersion; ++v) {
+        if (sqlite3_exec(db, kSteps[v], nullptr, nullptr, nullptr) != SQLITE_OK) {
+            const QString e = sqliteError(db, "schema migration failed");
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            return e;
+        }
+    }
+    if (version != kCurrentVersion) {
+        const QByteArray set = "PRAGMA user_version = " + QByteArray::number(kCurrentVersion);
+        if (sqlite3_exec(db, set.constData(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+            const QString e = sqliteError(db, "cannot set the schema version");
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            return e;
+        }
+    }
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        const QString e = sqliteError(db, "cannot commit the schema");
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return e;
+    }
+    return QString();
+}
+
+} // namespace ferry::storage::Schema

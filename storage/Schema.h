@@ -1,0 +1,19 @@
+#pragma once
+// The database schema and its forward migrations.
+//
+// The version lives in PRAGMA user_version. migrate() runs every step from the file's version
+// up to kCurrentVersion inside ONE transaction (BEGIN IMMEDIATE ... COMMIT), so a crash or a
+// failure mid-way leaves the file at its old version, untouched. A file from a newer Ferry
+// (version > kCurrentVersion) is refused: we never write a schema we do not understand.
+#include <QString>
+
+struct sqlite3;
+
+namespace ferry::storage::Schema {
+
+constexpr int kCurrentVersion = 1;
+
+// Returns an empty string on success, else a description of what failed (with SQLite's message).
+QString migrate(sqlite3 *db);
+
+} // namespace ferry::storage::Schema

@@ -1,0 +1,119 @@
+#pragma once
+// ferry::storage::Store - durable queues, sessions, subscriptions, retained messages and wills
+// in one SQLite file, written by one writer thread with group commit.
+//
+// Threads. A Store belongs to the thread that opened it (the broker's event-loop thread). Call
+// every method on that thread, except stats() which any thread may call. Writes are queued and
+// return at once; the writer thread runs everything queued in ONE transaction and, after its
+// COMMIT, posts the completions to the owner thread (queued call: they run from its event loop,
+// in the order the writes were made, never inside the call that made the write). A completion
+// may call back into the Store (e.g. queue the next write). Reads (load*, queueId, queues) are
+// synchronous: they wait for the writer to run everything queued before them and are meant for
+// start-up, before the event loop carries traffic.
+//
+// Ownership. Messages are taken by value (implicitly shared, immutable): the Store keeps a
+// reference until the write ran. Loaded messages are new objects owned by the caller.
+//
+// Durability. Ok means committed: with sync = Full it survives power loss, with Normal it
+// survives kill -9 of ferryd (FINDINGS.md and StorageTypes.h: SyncMode). A write answered with
+// anything else left no trace. Full means the disk or the budget (StoreOptions::maxDiskBytes)
+// is exhausted: the broker refuses durable work (MQTT 5 reason 0x97) and keeps serving QoS 0;
+// deletes still work (a reserve is kept for them), and writes succeed again as soon as space
+// returns (rows acknowledged/deleted or setDiskBudget raised) - nothing to reset.
+//
+// Limits. The per-queue message/byte limits and their overflow policy (drop-oldest or refuse)
+// are the broker's: it owns the in-memory view of each queue and decides before calling
+// append(); dropping the oldest is a remove() of its seq. Storage enforces only the whole-store
+// budget and reports per-queue counts (queues()).
+//
+// Destruction commits every queued write and stops the writer; completions not yet delivered
+// are dropped.
+#include "storage/LockFile.h"
+#include "storage/StorageTypes.h"
+
+#include <QHash>
+#include <QObject>
+
+#include <memory>
+
+namespace ferry::storage {
+
+class Writer;
+
+class Store : public QObject {
+    Q_OBJECT
+public:
+    // Creates the directory and the file if missing, and migrates the schema. Refuses (returns
+    // null and fills *error) a directory or non-database in place of the file, a truncated or
+    // damaged file, a file locked by another ferryd or by another SQLite user, a schema newer
+    // than ours. Never replaces an existing file.
+    static std::unique_ptr<Store> open(const StoreOptions &options, OpenError *error);
+    ~Store() override;
+
+    // --- Durable queues (MQTT persistent sessions, bridge outboxes, AMQP durable queues) ---
+    // The id of the queue `name`, created if missing (synchronous). Returns 0 on failure (and
+    // the status in *status), e.g. when `name` exists with another kind.
+    std::uint64_t queueId(const QByteArray &name, QueueKind kind, StorageStatus *status = nullptr);
+    // Appends to the end of the queue and returns the entry's seq (increasing per queue, never
+    // reused while the queue exists). `done` gets Ok once the entry is committed.
+    std::uint64_t append(std::uint64_t queueId, const core::Message &message, const EntryMeta &meta,
+                         Completion done);
+    // One body, many queues: fan-out to several persistent sessions stores the message once.
+    // Returns the seqs in the order of `targets`; all entries commit together or none does.
+    QList<std::uint64_t> appendMany(const QList<QueueTarget> &targets, const core::Message &message,
+                                    Completion done);
+    // Records delivery progress so that a restart resumes it (NotFound if no such entry).
+    void setEntryState(std::uint64_t queueId, std::uint64_t seq, EntryState state,
+                       std::uint16_t packetId, Completion done);
+    // Acknowledged or dropped: deletes the entry, and the body once nothing refers to it.
+    void remove(std::uint64_t queueId, std::uint64_t seq, Completion done);
+    // Deletes the queue and all its entries (session ended, outbox removed).
+    void dropQueue(std::uint64_t queueId, Completion done);
+    // The queue's entries ordered by seq, without Queued entries whose message expired at
+    // nowMs (in-flight ones are kept: MQTT-3.3.2-5 only expires undelivered copies).
+    QList<StoredEntry> load(std::uint64_t queueId, std::int64_t nowMs,
+                            StorageStatus *status = nullptr);
+    QList<QueueInfo> queues(StorageStatus *status = nullptr);
+
+    // --- Sessions and subscriptions (keyed by client id; save replaces) ---
+    void saveSession(const StoredSession &session, Completion done);
+    // Deletes the session and its subscriptions (not its queue: dropQueue it too).
+    void deleteSession(const QByteArray &clientId, Completion done);
+    void saveSubscription(const StoredSubscription &subscription, Completion done);
+    void deleteSubscription(const QByteArray &clientId, const QByteArray &filter, Completion done);
+    QList<StoredSession> loadSessions(StorageStatus *status = nullptr);
+    QList<StoredSubscription> loadSubscriptions(StorageStatus *status = nullptr);
+
+    // --- Retained messages (keyed by topic; an empty payload deletes, MQTT-3.3.1-6) ---
+    void setRetained(const core::Message &message, Completion done);
+    void clearRetained(const QByteArray &topic, Completion done);
+    QList<core::Message> loadRetained(std::int64_t nowMs, StorageStatus *status = nullptr);
+
+    // --- Delayed wills (one per client id; save replaces) ---
+    void saveWill(const StoredWill &will, Completion done);
+    void deleteWill(const QByteArray &clientId, Completion done);
+    QList<StoredWill> loadWills(StorageStatus *status = nullptr);
+
+    // --- Housekeeping ---
+    // Deletes Queued entries and retained messages expired at nowMs. Call it periodically.
+    void purgeExpired(std::int64_t nowMs, std::function<void(StorageStatus, PurgeResult)> done);
+    // Changes the whole-store budget (0 = none) at run time.
+    void setDiskBudget(std::uint64_t bytes, Completion done);
+    // Blocks until every write queued so far has committed or failed. Shutdown and tests.
+    StorageStatus flush();
+
+    StoreStats stats() const;
+    QString path() const { return m_options.path; }
+
+private:
+    explicit Store(const StoreOptions &options);
+    void post(std::function<StorageStatus(class StoreDb &)> apply, Completion done);
+    template <class T, class F> QList<T> read(StorageStatus *status, F &&fill);
+
+    StoreOptions m_options;
+    LockFile m_lock;
+    std::unique_ptr<Writer> m_writer;
+    QHash<std::uint64_t, std::uint64_t> m_nextSeq; // queue id -> next seq (owner thread only)
+};
+
+} // namespace ferry::storage

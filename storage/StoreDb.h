@@ -1,0 +1,111 @@
+#pragma once
+// The writer side of the store: one sqlite3 connection, its prepared statements, and one method
+// per operation. Every method runs on the writer thread (or on the opening thread before the
+// writer starts); nothing here is thread-safe, and nothing here commits: Writer brackets the
+// calls in a transaction (one per batch) and a savepoint per operation.
+//
+// Every sqlite3 return code is checked and mapped to a StorageStatus; failures are logged with
+// SQLite's extended code and message.
+#include "storage/Statement.h"
+#include "storage/StorageTypes.h"
+
+#include <QList>
+
+struct sqlite3;
+
+namespace ferry::storage {
+
+class StoreDb {
+public:
+    // Takes ownership of an open connection.
+    explicit StoreDb(sqlite3 *db);
+    ~StoreDb();
+    StoreDb(const StoreDb &) = delete;
+    StoreDb &operator=(const StoreDb &) = delete;
+
+    // Prepares every statement once. Returns an empty string or SQLite's complaint.
+    QString prepare();
+    sqlite3 *handle() const { return m_db; }
+
+    // Maps a SQLite result code to a status, logging failures with `what`.
+    StorageStatus check(int rc, const char *what);
+
+    // Transaction brackets (Writer).
+    StorageStatus begin();
+    StorageStatus commit();
+    void rollback();
+    StorageStatus savepoint();
+    void release();
+    void rollbackToSavepoint();
+
+    // Budget: max_page_count = budget; inserts refused once used pages reach budget - reserve.
+    StorageStatus setBudget(std::uint64_t budgetBytes, std::uint64_t reserveBytes);
+    std::uint64_t budgetBytes() const { return m_budgetPages * m_pageSize; }
+
+    // Writes.
+    StorageStatus append(const QList<QueueTarget> &targets, const QList<std::uint64_t> &seqs,
+                         const core::Message &message);
+    StorageStatus setEntryState(std::uint64_t queueId, std::uint64_t seq, EntryState state,
+                                std::uint16_t packetId);
+    StorageStatus remove(std::uint64_t queueId, std::uint64_t seq);
+    StorageStatus dropQueue(std::uint64_t queueId);
+    StorageStatus saveSession(const StoredSession &s);
+    StorageStatus deleteSession(const QByteArray &clientId);
+    StorageStatus saveSubscription(const StoredSubscription &s);
+    StorageStatus deleteSubscription(const QByteArray &clientId, const QByteArray &filter);
+    StorageStatus setRetained(const core::Message &message);
+    StorageStatus clearRetained(const QByteArray &topic);
+    StorageStatus saveWill(const StoredWill &w);
+    StorageStatus deleteWill(const QByteArray &clientId);
+    StorageStatus purgeExpired(std::int64_t nowMs, PurgeResult *result);
+
+    // Reads.
+    StorageStatus queueId(const QByteArray &name, QueueKind kind, std::uint64_t *id,
+                          std::uint64_t *nextSeq);
+    StorageStatus load(std::uint64_t queueId, std::int64_t nowMs, QList<StoredEntry> *out);
+    StorageStatus queues(QList<QueueInfo> *out);
+    StorageStatus sessions(QList<StoredSession> *out);
+    StorageStatus subscriptions(QList<StoredSubscription> *out);
+    StorageStatus retained(std::int64_t nowMs, QList<core::Message> *out);
+    StorageStatus wills(QList<StoredWill> *out);
+
+    // Row counters, exact as of the last commit. Operations adjust a pending copy that Writer
+    // keeps (operation committed) or discards (savepoint or batch rolled back).
+    struct Counters {
+        std::int64_t messages = 0;
+        std::int64_t entries = 0;
+    };
+    StorageStatus countRows();
+    Counters committed() const { return m_committed; }
+    void keepOperationCounters() { m_opStart = m_pending; }
+    void dropOperationCounters() { m_pending = m_opStart; }
+    void keepBatchCounters() { m_committed = m_opStart = m_pending; }
+    void dropBatchCounters() { m_pending = m_opStart = m_committed; }
+    std::uint64_t usedBytes();
+
+private:
+    StorageStatus insertMessage(const core::Message &m, std::int64_t refs, std::int64_t *id);
+    StorageStatus releaseMessage(std::int64_t id);
+    StorageStatus roomForInsert();
+    StorageStatus pragmaInt(Statement &st, std::int64_t *value);
+    core::Message messageFromRow(Statement &st, int firstColumn);
+
+    sqlite3 *m_db = nullptr;
+    std::uint64_t m_pageSize = 4096;
+    std::uint64_t m_budgetPages = 0; // 0 = none
+    std::uint64_t m_softPages = 0;
+    Counters m_committed, m_pending, m_opStart;
+
+    Statement m_begin, m_commit, m_rollback, m_savepoint, m_release, m_rollbackTo;
+    Statement m_pageCount, m_freelistCount;
+    Statement m_insertMessage, m_releaseMessage, m_deleteMessageIfUnused;
+    Statement m_insertEntry, m_setEntryState, m_deleteEntry, m_deleteQueueEntries, m_deleteQueue;
+    Statement m_selectQueue, m_insertQueue, m_maxSeq, m_loadEntries, m_listQueues;
+    Statement m_upsertSession, m_deleteSession, m_deleteSessionSubs, m_listSessions;
+    Statement m_upsertSub, m_deleteSub, m_listSubs;
+    Statement m_deleteRetained, m_insertRetained, m_listRetained;
+    Statement m_deleteWill, m_insertWill, m_listWills;
+    Statement m_expiredEntries, m_expiredRetained;
+};
+
+} // namespace ferry::storage

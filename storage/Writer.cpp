@@ -1,0 +1,173 @@
+#include "storage/Writer.h"
+
+#include "storage/StorageLog.h"
+
+#include <QMetaObject>
+
+#include <vector>
+
+namespace ferry::storage {
+
+Writer::Writer(std::unique_ptr<StoreDb> db, QObject *receiver)
+    : m_db(std::move(db)), m_receiver(receiver)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stats.messageRows = std::uint64_t(m_db->committed().messages);
+        m_stats.entryRows = std::uint64_t(m_db->committed().entries);
+        m_stats.usedBytes = m_db->usedBytes();
+        m_stats.budgetBytes = m_db->budgetBytes();
+    }
+    m_thread = std::thread([this] { run(); });
+}
+
+Writer::~Writer()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_one();
+    m_thread.join();
+}
+
+void Writer::post(Apply apply, Completion done)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_stopping) {
+            m_queue.push_back(Op{std::move(apply), std::move(done), nullptr});
+            if (m_queue.size() == 1)
+                m_wake.notify_one();
+            return;
+        }
+    }
+    if (done && m_receiver)
+        QMetaObject::invokeMethod(
+            m_receiver, [done = std::move(done)] { done(StorageStatus::Closed); },
+            Qt::QueuedConnection);
+}
+
+StorageStatus Writer::call(Apply apply)
+{
+    std::promise<StorageStatus> promise;
+    std::future<StorageStatus> result = promise.get_future();
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopping)
+            return StorageStatus::Closed;
+        m_queue.push_back(Op{std::move(apply), Completion(), &promise});
+        if (m_queue.size() == 1)
+            m_wake.notify_one();
+    }
+    return result.get();
+}
+
+StoreStats Writer::stats() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_stats;
+}
+
+void Writer::countPurged(std::uint64_t entries)
+{
+    std::lock_guard lock(m_mutex);
+    m_stats.purgedEntries += entries;
+}
+
+void Writer::run()
+{
+    std::deque<Op> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+            if (m_queue.empty())
+                return; // stopping, and everything queued has been written
+            if (m_queue.size() <= kMaxBatch) {
+                batch.swap(m_queue);
+            } else {
+                auto end = m_queue.begin() + std::ptrdiff_t(kMaxBatch);
+                std::move(m_queue.begin(), end, std::back_inserter(batch));
+                m_queue.erase(m_queue.begin(), end);
+            }
+        }
+        runBatch(batch);
+        batch.clear();
+    }
+}
+
+void Writer::runBatch(std::deque<Op> &batch)
+{
+    StoreDb &db = *m_db;
+    std::vector<StorageStatus> status(batch.size(), StorageStatus::Ok);
+    StorageStatus batchStatus = db.begin();
+    if (batchStatus == StorageStatus::Ok) {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            StorageStatus s = db.savepoint();
+            if (s == StorageStatus::Ok) {
+                s = batch[i].apply(db);
+                if (s == StorageStatus::Ok) {
+                    db.release();
+                    db.keepOperationCounters();
+                } else {
+                    db.rollbackToSavepoint();
+                    db.dropOperationCounters();
+                }
+            }
+            status[i] = s;
+        }
+        batchStatus = db.commit();
+    }
+    if (batchStatus != StorageStatus::Ok) {
+        db.rollback();
+        db.dropBatchCounters();
+        for (StorageStatus &s : status)
+            if (s == StorageStatus::Ok)
+                s = batchStatus;
+        qCWarning(lcStorage) << "event=batch_failed status=" << statusName(batchStatus)
+                             << "operations=" << batch.size();
+    } else {
+        db.keepBatchCounters();
+    }
+
+    // Stats before completions, so that a completion handler reading stats() sees its batch.
+    {
+        const std::uint64_t used = db.usedBytes();
+        std::lock_guard lock(m_mutex);
+        if (batchStatus == StorageStatus::Ok) {
+            ++m_stats.batches;
+            m_stats.operations += batch.size();
+            m_stats.lastBatchSize = batch.size();
+            m_stats.maxBatchSize = std::max<std::uint64_t>(m_stats.maxBatchSize, batch.size());
+        }
+        m_stats.messageRows = std::uint64_t(db.committed().messages);
+        m_stats.entryRows = std::uint64_t(db.committed().entries);
+        m_stats.usedBytes = used;
+        m_stats.budgetBytes = db.budgetBytes();
+        for (StorageStatus s : status) {
+            if (s == StorageStatus::Full)
+                ++m_stats.refusedFull;
+            else if (s != StorageStatus::Ok && s != StorageStatus::NotFound)
+                ++m_stats.failures;
+        }
+    }
+
+    auto completions = std::make_shared<std::vector<std::pair<Completion, StorageStatus>>>();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].wait)
+            batch[i].wait->set_value(status[i]);
+        else if (batch[i].done)
+            completions->emplace_back(std::move(batch[i].done), status[i]);
+    }
+    if (!completions->empty() && m_receiver)
+        QMetaObject::invokeMethod(
+            m_receiver,
+            [completions] {
+                for (auto &[done, s] : *completions)
+                    done(s);
+            },
+            Qt::QueuedConnection);
+}
+
+} // namespace ferry::storage
