@@ -1,0 +1,546 @@
+"""Starts a real ferryd for a test and stops it afterwards.
+
+Usage:
+    with FerryBroker(extra_toml="[limits]\\nmax_inflight = 5\\n") as broker:
+        broker.port      # MQTT over TCP
+        broker.ws_port   # MQTT over WebSocket (path /mqtt)
+        broker.log()     # everything ferryd printed so far
+
+ferryd binds port 0 and prints the port it got ("listening protocol=mqtt ... port=N"), so
+tests never guess a free port. Everything is bounded in time.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+FERRYD = os.environ.get("FERRYD") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "app", "ferryd")
+
+_LISTEN = re.compile(r"listening protocol=(\S+) address=\S+ port=(\d+)")
+
+
+class FerryBroker:
+    def __init__(self, extra_toml="", listeners=None, startup_timeout=10.0, config_text=None):
+        self.extra_toml = extra_toml
+        self.listeners = listeners if listeners is not None else [
+            ("mqtt", "127.0.0.1:0", ""), ("mqtt-ws", "127.0.0.1:0", 'path = "/mqtt"\n')]
+        self.startup_timeout = startup_timeout
+        self.config_text = config_text
+        self.proc = None
+        self.ports = {}
+        self.dir = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def write_config(self):
+        if self.config_text is not None:
+            text = self.config_text
+        else:
+            text = ""
+            for protocol, bind, extra in self.listeners:
+                text += '[[listener]]\nprotocol = "%s"\nbind = "%s"\n%s\n' % (protocol, bind, extra)
+            text += '[storage]\npath = "%s"\n' % os.path.join(self.dir, "ferry.db")
+            text += self.extra_toml
+        path = os.path.join(self.dir, "ferry.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def start(self):
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="ferry-test-")
+        config = self.write_config()
+        self.log_path = os.path.join(self.dir, "ferryd.log")
+        self._log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([FERRYD, "--config", config], stdout=self._log_file,
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        deadline = time.monotonic() + self.startup_timeout
+        expected = len(self.listeners) if self.config_text is None else 1
+        self.ports = {}
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ferryd exited with %s:\n%s" % (self.proc.returncode, self.log()))
+            found = _LISTEN.findall(self.log())
+            if len(found) >= expected and "ready" in self.log():
+                for protocol, port in found:
+                    self.ports.setdefault(protocol, int(port))
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("ferryd did not start:\n" + self.log())
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc:
+            self._log_file.close()
+        return self.proc.returncode if self.proc else None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(5)
+        self._log_file.close()
+
+    def restart(self):
+        """Stops (SIGTERM) and starts again on the same directory (and database)."""
+        self.stop()
+        self.start()
+
+    def cleanup(self):
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- access ------------------------------------------------------------------------
+    @property
+    def port(self):
+        return self.ports["mqtt"]
+
+    @property
+    def ws_port(self):
+        return self.ports["mqtt-ws"]
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_for_log(self, pattern, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while time.monotonic() < deadline:
+            if rx.search(self.log()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+# ======================================================================================
+# Client helpers for the test_mqtt_*.py files (added by the MQTT integration tests).
+# Everything waits on a Condition with a timeout: no unbounded loop, no bare sleep-poll.
+# ======================================================================================
+import socket
+import struct
+import threading
+
+
+def wait_until(cond, predicate, timeout):
+    """Waits on `cond` (a threading.Condition, not held) until predicate() is true or the
+    timeout passes. Returns the final value of predicate()."""
+    deadline = time.monotonic() + timeout
+    with cond:
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return predicate()
+            cond.wait(remaining)
+        return True
+
+
+class PahoClient:
+    """A paho client that records what it sees (CONNACK, messages, SUBACK, DISCONNECT) and
+    lets a test wait for it with a bound. `version` is 4 (3.1.1) or 5."""
+
+    def __init__(self, client_id="", version=5, clean_session=None, transport="tcp",
+                 userdata=None):
+        import paho.mqtt.client as mqtt
+        self.mqtt = mqtt
+        self.version = version
+        protocol = mqtt.MQTTv5 if version == 5 else mqtt.MQTTv311
+        kwargs = {}
+        if version != 5 and clean_session is not None:
+            kwargs["clean_session"] = clean_session
+        self.client = mqtt.Client(client_id=client_id, protocol=protocol, transport=transport,
+                                  **kwargs)
+        self.cond = threading.Condition()
+        self.connacks = []      # (flags dict, reason code int, properties or None)
+        self.messages = []      # paho MQTTMessage
+        self.subacks = {}       # mid -> list of reason codes / granted qos (ints)
+        self.unsubacks = {}     # mid -> list of reason codes (5.0) or [] (3.1.1)
+        self.disconnects = []   # reason code int
+        self.acked = set()      # mids of completed outgoing publishes
+        c = self.client
+        if version == 5:
+            c.on_connect = lambda cl, u, flags, rc, props: self._add(
+                self.connacks, (flags, _rc(rc), props))
+            c.on_subscribe = lambda cl, u, mid, rcs, props: self._put(
+                self.subacks, mid, [_rc(r) for r in rcs])
+            c.on_unsubscribe = lambda cl, u, mid, props, rcs: self._put(
+                self.unsubacks, mid, [_rc(r) for r in (rcs if isinstance(rcs, list) else [rcs])])
+            c.on_disconnect = lambda cl, u, rc, props=None: self._add(self.disconnects, _rc(rc))
+        else:
+            c.on_connect = lambda cl, u, flags, rc: self._add(self.connacks, (flags, rc, None))
+            c.on_subscribe = lambda cl, u, mid, granted: self._put(self.subacks, mid,
+                                                                   list(granted))
+            c.on_unsubscribe = lambda cl, u, mid: self._put(self.unsubacks, mid, [])
+            c.on_disconnect = lambda cl, u, rc: self._add(self.disconnects, rc)
+        c.on_message = lambda cl, u, msg: self._add(self.messages, msg)
+        c.on_publish = lambda cl, u, mid: self._addset(self.acked, mid)
+
+    # -- recording ---------------------------------------------------------------------
+    def _add(self, lst, item):
+        with self.cond:
+            lst.append(item)
+            self.cond.notify_all()
+
+    def _put(self, d, key, value):
+        with self.cond:
+            d[key] = value
+            self.cond.notify_all()
+
+    def _addset(self, s, item):
+        with self.cond:
+            s.add(item)
+            self.cond.notify_all()
+
+    def wait(self, predicate, timeout=5.0):
+        return wait_until(self.cond, predicate, timeout)
+
+    # -- actions -----------------------------------------------------------------------
+    def connect(self, port, host="127.0.0.1", keepalive=60, clean_start=True, properties=None,
+                timeout=5.0, expect_success=True):
+        """Connects, starts the network thread and waits for the CONNACK. Returns
+        (flags, reason code, properties)."""
+        n = len(self.connacks)
+        if self.version == 5:
+            self.client.connect(host, port, keepalive=keepalive, clean_start=clean_start,
+                                properties=properties)
+        else:
+            self.client.connect(host, port, keepalive=keepalive)
+        self.client.loop_start()
+        if not self.wait(lambda: len(self.connacks) > n or self.disconnects, timeout):
+            raise AssertionError("no CONNACK within %.1fs" % timeout)
+        if len(self.connacks) <= n:
+            raise AssertionError("connection closed before CONNACK: %r" % self.disconnects)
+        result = self.connacks[n]
+        if expect_success and result[1] != 0:
+            raise AssertionError("CONNACK refused: %r" % (result,))
+        return result
+
+    def subscribe(self, topic, qos=0, options=None, properties=None, timeout=5.0):
+        """Subscribes (topic is a string or a list of (topic, qos|SubscribeOptions)) and waits for
+        the SUBACK. Returns the list of reason codes (5.0) / granted QoS (3.1.1)."""
+        if options is not None:
+            rc, mid = self.client.subscribe(topic, options=options, properties=properties)
+        elif properties is not None:
+            rc, mid = self.client.subscribe(topic, qos, properties=properties)
+        else:
+            rc, mid = self.client.subscribe(topic, qos)
+        if rc != 0:
+            raise AssertionError("subscribe not sent: rc=%s" % rc)
+        if not self.wait(lambda: mid in self.subacks, timeout):
+            raise AssertionError("no SUBACK within %.1fs" % timeout)
+        return self.subacks[mid]
+
+    def unsubscribe(self, topic, timeout=5.0):
+        rc, mid = self.client.unsubscribe(topic)
+        if not self.wait(lambda: mid in self.unsubacks, timeout):
+            raise AssertionError("no UNSUBACK within %.1fs" % timeout)
+        return self.unsubacks[mid]
+
+    def publish(self, topic, payload=b"", qos=0, retain=False, properties=None, wait=True,
+                timeout=5.0):
+        """Publishes; for QoS 1/2 (and wait=True) waits until the flow completes."""
+        info = self.client.publish(topic, payload, qos, retain, properties=properties)
+        if wait and qos > 0:
+            if not self.wait(lambda: info.mid in self.acked, timeout):
+                raise AssertionError("QoS %d publish to %s not acknowledged" % (qos, topic))
+        return info
+
+    def wait_messages(self, n, timeout=5.0):
+        """Waits for at least n messages; returns True if they came."""
+        return self.wait(lambda: len(self.messages) >= n, timeout)
+
+    def wait_disconnect(self, timeout=5.0):
+        return self.wait(lambda: len(self.disconnects) > 0, timeout)
+
+    def disconnect(self, reasoncode=None, properties=None, timeout=5.0):
+        n = len(self.disconnects)
+        if reasoncode is not None:
+            self.client.disconnect(reasoncode=reasoncode, properties=properties)
+        else:
+            self.client.disconnect()
+        self.wait(lambda: len(self.disconnects) > n, timeout)
+        self.client.loop_stop()
+
+    def stop(self):
+        """Stops the network thread without a DISCONNECT packet (for cleanup)."""
+        try:
+            self.client.loop_stop()
+        except Exception:
+            pass
+        try:
+            sock = self.client.socket()
+            if sock:
+                sock.close()
+        except Exception:
+            pass
+
+    def kill(self):
+        """Abnormal close: the TCP connection goes away without a DISCONNECT packet."""
+        sock = self.client.socket()
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.stop()
+
+
+def _rc(rc):
+    """paho 1.6 gives ReasonCodes objects in 5.0 and ints in 3.1.1: always an int."""
+    value = getattr(rc, "value", rc)
+    return int(value)
+
+
+def props(packet_type_name, **values):
+    """props("CONNECT", SessionExpiryInterval=60) -> paho Properties."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    p = Properties(getattr(PacketTypes, packet_type_name))
+    for k, v in values.items():
+        setattr(p, k, v)
+    return p
+
+
+# -- raw MQTT over a socket: hand-built packets for what paho cannot do -----------------
+CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
+SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT, AUTH = \
+    8, 9, 10, 11, 12, 13, 14, 15
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n % 128
+        n //= 128
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def utf8(s):
+    b = s.encode("utf-8") if isinstance(s, str) else s
+    return struct.pack("!H", len(b)) + b
+
+
+def packet(ptype, flags, body):
+    return bytes([(ptype << 4) | flags]) + varint(len(body)) + body
+
+
+def raw_connect(client_id, version=4, clean=True, keepalive=60, will=None, properties=b""):
+    """CONNECT bytes. will = (topic, payload, qos, retain[, will_properties bytes])."""
+    flags = 0x02 if clean else 0
+    payload = utf8(client_id)
+    will_props = b""
+    if will:
+        topic, wpayload, wqos, wretain = will[:4]
+        will_props = will[4] if len(will) > 4 else b""
+        flags |= 0x04 | (wqos << 3) | (0x20 if wretain else 0)
+        if version == 5:
+            payload += varint(len(will_props)) + will_props
+        payload += utf8(topic) + utf8(wpayload)
+    var = utf8("MQTT") + bytes([version, flags]) + struct.pack("!H", keepalive)
+    if version == 5:
+        var += varint(len(properties)) + properties
+    return packet(CONNECT, 0, var + payload)
+
+
+def raw_subscribe(mid, filters, version=4):
+    """filters: list of (filter, options byte)."""
+    body = struct.pack("!H", mid)
+    if version == 5:
+        body += b"\x00"
+    for f, opts in filters:
+        body += utf8(f) + bytes([opts])
+    return packet(SUBSCRIBE, 2, body)
+
+
+def raw_publish(topic, payload, qos=0, mid=None, retain=False, dup=False, version=4,
+                properties=b""):
+    flags = (qos << 1) | (1 if retain else 0) | (8 if dup else 0)
+    body = utf8(topic)
+    if qos:
+        body += struct.pack("!H", mid)
+    if version == 5:
+        body += varint(len(properties)) + properties
+    return packet(PUBLISH, flags, body + payload)
+
+
+def raw_ack(ptype, mid, version=4):
+    flags = 2 if ptype == PUBREL else 0
+    return packet(ptype, flags, struct.pack("!H", mid))
+
+
+class RawClient:
+    """A plain TCP socket speaking hand-built MQTT."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=5.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self, n, deadline):
+        while len(self.buf) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("timed out")
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed by broker")
+            self.buf += chunk
+
+    def read_packet(self, timeout=5.0):
+        """Returns (type, flags, body). Raises EOFError when the broker closed the connection,
+        socket.timeout when nothing complete came within the timeout."""
+        deadline = time.monotonic() + timeout
+        self._fill(2, deadline)
+        length, mult, i = 0, 1, 1
+        while True:
+            self._fill(i + 1, deadline)
+            b = self.buf[i]
+            length += (b & 0x7F) * mult
+            mult *= 128
+            i += 1
+            if not b & 0x80:
+                break
+            if i > 4:
+                raise ValueError("bad remaining length from broker")
+        self._fill(i + length, deadline)
+        first = self.buf[0]
+        body = self.buf[i:i + length]
+        self.buf = self.buf[i + length:]
+        return first >> 4, first & 0x0F, body
+
+    def expect(self, ptype, timeout=5.0):
+        t, flags, body = self.read_packet(timeout)
+        if t != ptype:
+            raise AssertionError("expected packet type %d, got %d (flags %x body %r)"
+                                 % (ptype, t, flags, body))
+        return flags, body
+
+    def wait_closed(self, timeout=5.0):
+        """True if the broker closes the connection within timeout (packets read meanwhile
+        are returned in self.seen)."""
+        self.seen = []
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.seen.append(self.read_packet(remaining))
+        except EOFError:
+            return True
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def parse_publish(flags, body, version=4):
+    """-> dict(topic, payload, qos, dup, retain, mid, props bytes)."""
+    qos = (flags >> 1) & 3
+    tlen = struct.unpack("!H", body[:2])[0]
+    topic = body[2:2 + tlen].decode("utf-8")
+    pos = 2 + tlen
+    mid = None
+    if qos:
+        mid = struct.unpack("!H", body[pos:pos + 2])[0]
+        pos += 2
+    properties = b""
+    if version == 5:
+        plen, mult = 0, 1
+        while True:
+            b = body[pos]
+            pos += 1
+            plen += (b & 0x7F) * mult
+            mult *= 128
+            if not b & 0x80:
+                break
+        properties = body[pos:pos + plen]
+        pos += plen
+    return {"topic": topic, "payload": body[pos:], "qos": qos, "dup": bool(flags & 8),
+            "retain": bool(flags & 1), "mid": mid, "props": properties}
+
+
+import unittest
+
+
+class BrokerTestCase(unittest.TestCase):
+    """One fresh ferryd per test. Subclasses set BROKER_TOML (extra config text). Clients made
+    with self.client() / self.raw() are closed after the test; a broker that died during the
+    test fails it, with its log."""
+
+    BROKER_TOML = ""
+
+    def setUp(self):
+        self.broker = FerryBroker(extra_toml=self.BROKER_TOML)
+        self.broker.start()
+        self._clients = []
+        self.addCleanup(self._teardown_broker)
+
+    def _teardown_broker(self):
+        for c in self._clients:
+            if isinstance(c, PahoClient):
+                c.stop()
+            else:
+                c.close()
+        died = not self.broker.alive()
+        log = self.broker.log()
+        self.broker.stop()
+        self.broker.cleanup()
+        if died:
+            self.fail("ferryd died during the test:\n" + log[-4000:])
+
+    def client(self, client_id="", version=5, **kw):
+        c = PahoClient(client_id, version=version, **kw)
+        self._clients.append(c)
+        return c
+
+    def connected(self, client_id="", version=5, clean_start=True, properties=None,
+                  keepalive=60, **kw):
+        c = self.client(client_id, version, **kw)
+        c.connect(self.broker.port, clean_start=clean_start, properties=properties,
+                  keepalive=keepalive)
+        return c
+
+    def raw(self):
+        r = RawClient(self.broker.port)
+        self._clients.append(r)
+        return r

@@ -1,0 +1,224 @@
+"""CONNECT/CONNACK, client identifiers, session takeover, keep alive and will messages against
+a real ferryd, checked against the MQTT 3.1.1 and 5.0 normative statements."""
+import os
+import socket
+import struct
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ferry_harness import (CONNACK, DISCONNECT, BrokerTestCase, props, raw_connect,  # noqa: E402
+                           varint)
+
+
+class ClientIdentifier(BrokerTestCase):
+    def test_v5_empty_id_gets_assigned_client_identifier_MQTT_3_1_3_6_and_7(self):
+        """5.0 MQTT-3.1.3-6/-7: a zero-length ClientID is given a unique one, returned in the
+        CONNACK as the Assigned Client Identifier."""
+        a = self.client("", 5)
+        flags, rc, p = a.connect(self.broker.port, clean_start=True)
+        self.assertEqual(rc, 0)
+        assigned = getattr(p, "AssignedClientIdentifier", None)
+        self.assertTrue(assigned, "CONNACK has no Assigned Client Identifier property")
+        b = self.client("", 5)
+        _, _, p2 = b.connect(self.broker.port, clean_start=True)
+        self.assertNotEqual(assigned, getattr(p2, "AssignedClientIdentifier", None),
+                            "two clients were assigned the same identifier")
+
+    def test_v311_empty_id_with_clean_session_accepted_MQTT_3_1_3_6(self):
+        """3.1.1 MQTT-3.1.3-6: a zero-byte ClientId with CleanSession=1 gets a unique id and the
+        connection is accepted (CONNACK return code 0)."""
+        r = self.raw()
+        r.send(raw_connect("", version=4, clean=True))
+        flags, body = r.expect(CONNACK)
+        self.assertEqual(body, b"\x00\x00")
+
+    def test_v311_empty_id_without_clean_session_refused_MQTT_3_1_3_8(self):
+        """3.1.1 MQTT-3.1.3-8: zero-byte ClientId with CleanSession=0 -> CONNACK return code 0x02
+        (identifier rejected), then the connection is closed."""
+        r = self.raw()
+        r.send(raw_connect("", version=4, clean=False))
+        flags, body = r.expect(CONNACK)
+        self.assertEqual(body, b"\x00\x02")
+        self.assertTrue(r.wait_closed(5.0), "connection not closed after CONNACK 0x02")
+
+
+class SessionTakeover(BrokerTestCase):
+    def test_v5_takeover_sends_disconnect_0x8E_and_closes_MQTT_3_1_4_3(self):
+        """5.0 MQTT-3.1.4-3: a second connection with the same ClientID makes the Server send
+        DISCONNECT 0x8E (Session taken over) to the existing client and close it."""
+        r = self.raw()
+        r.send(raw_connect("twin", version=5))
+        r.expect(CONNACK)
+        second = self.connected("twin", 5)
+        self.assertTrue(r.wait_closed(5.0), "first connection was not closed")
+        disconnects = [p for p in r.seen if p[0] == DISCONNECT]
+        self.assertEqual(len(disconnects), 1, "expected one DISCONNECT, saw %r" % r.seen)
+        self.assertEqual(disconnects[0][2][:1], b"\x8e")
+        # The new connection is the one that stays.
+        self.assertEqual(second.subscribe("t", 0), [0])
+
+    def test_v311_takeover_closes_first_connection_MQTT_3_1_4_2(self):
+        """3.1.1 MQTT-3.1.4-2: if the ClientId is already connected, the Server MUST disconnect
+        the existing Client."""
+        first = self.connected("twin3", 4)
+        second = self.connected("twin3", 4)
+        self.assertTrue(first.wait_disconnect(5.0), "first client was not disconnected")
+        self.assertEqual(second.subscribe("t", 1), [1])
+
+
+class KeepAlive(BrokerTestCase):
+    def test_silent_client_closed_after_one_and_half_keepalive_and_will_sent_MQTT_3_1_2_24(self):
+        """3.1.1 MQTT-3.1.2-24 / 5.0 MQTT-3.1.2-22: no packet within 1.5 x Keep Alive -> the Server
+        disconnects as if the network had failed, so the Will is published (MQTT-3.1.2-8)."""
+        watcher = self.connected("watcher", 5)
+        watcher.subscribe("will/ka", 1)
+        r = self.raw()
+        r.send(raw_connect("sleepy", version=4, keepalive=1, will=("will/ka", b"gone", 1, False)))
+        r.expect(CONNACK)
+        start = time.monotonic()
+        self.assertTrue(r.wait_closed(6.0), "silent client with keepalive 1 was never closed")
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, 1.0, "closed before the keep alive period elapsed")
+        self.assertTrue(watcher.wait_messages(1, 5.0), "will not published on keep alive timeout")
+        self.assertEqual(watcher.messages[0].payload, b"gone")
+
+    def test_pingreq_keeps_connection_alive_MQTT_3_12_4_1(self):
+        """MQTT-3.12.4-1: the Server MUST answer PINGREQ with PINGRESP; a client that pings is not
+        dropped."""
+        r = self.raw()
+        r.send(raw_connect("pinger", version=4, keepalive=1))
+        r.expect(CONNACK)
+        for _ in range(4):
+            time.sleep(0.5)
+            r.send(b"\xc0\x00")
+            t, flags, body = r.read_packet(3.0)
+            self.assertEqual((t, body), (13, b""))
+
+
+class ServerKeepAlive(BrokerTestCase):
+    BROKER_TOML = "[limits]\nmax_keep_alive = 5\n"
+
+    def test_v5_server_keep_alive_lowers_client_value_MQTT_3_2_2_21(self):
+        """5.0 3.2.2.3.14 / MQTT-3.2.2-21: when the Server uses a Keep Alive other than the
+        client's, it sends Server Keep Alive and the client MUST use it. With max_keep_alive = 5
+        a client asking for 60 gets Server Keep Alive 5."""
+        c = self.client("ka", 5)
+        _, rc, p = c.connect(self.broker.port, keepalive=60)
+        self.assertEqual(getattr(p, "ServerKeepAlive", None), 5)
+
+
+class Will(BrokerTestCase):
+    def _watch(self, topic="will/t"):
+        w = self.connected("watch-" + topic.replace("/", "_"), 5)
+        w.subscribe(topic, 1)
+        return w
+
+    def test_will_published_on_abnormal_close_MQTT_3_1_2_8(self):
+        """MQTT-3.1.2-8: the Will Message MUST be published after the Network Connection is
+        closed without a DISCONNECT (here: the socket is reset)."""
+        w = self._watch()
+        c = self.client("dying", 5)
+        c.client.will_set("will/t", b"bye", 1, False)
+        c.connect(self.broker.port)
+        c.kill()
+        self.assertTrue(w.wait_messages(1, 5.0), "will not published on abnormal close")
+        self.assertEqual((w.messages[0].topic, w.messages[0].payload), ("will/t", b"bye"))
+
+    def test_v311_will_published_on_abnormal_close_MQTT_3_1_2_8(self):
+        w = self._watch()
+        c = self.client("dying3", 4)
+        c.client.will_set("will/t", b"bye3", 1, False)
+        c.connect(self.broker.port)
+        c.kill()
+        self.assertTrue(w.wait_messages(1, 5.0), "will not published on abnormal close")
+        self.assertEqual(w.messages[0].payload, b"bye3")
+
+    def test_will_not_published_on_normal_disconnect_MQTT_3_1_2_10(self):
+        """3.1.1/5.0 MQTT-3.1.2-10, 5.0 MQTT-3.14.4-3: DISCONNECT (reason 0x00) discards the Will.
+        A later message on the same topic proves the watcher was listening."""
+        w = self._watch()
+        for version in (4, 5):
+            c = self.client("polite%d" % version, version)
+            c.client.will_set("will/t", b"should-not-arrive", 1, False)
+            c.connect(self.broker.port)
+            c.disconnect()
+        marker = self.connected("marker", 5)
+        marker.publish("will/t", b"marker", 1)
+        self.assertTrue(w.wait_messages(1, 5.0))
+        self.assertEqual([m.payload for m in w.messages], [b"marker"])
+
+    def test_v5_disconnect_with_will_message_0x04_publishes_will_MQTT_3_14_2_1(self):
+        """5.0 3.14.2.1: reason 0x04 "Disconnect with Will Message": the client wishes to
+        disconnect but requires that the Server also publishes its Will Message."""
+        from paho.mqtt.reasoncodes import ReasonCodes
+        from paho.mqtt.packettypes import PacketTypes
+        w = self._watch()
+        c = self.client("with-will", 5)
+        c.client.will_set("will/t", b"asked-for", 1, False)
+        c.connect(self.broker.port)
+        c.disconnect(reasoncode=ReasonCodes(PacketTypes.DISCONNECT, identifier=0x04))
+        self.assertTrue(w.wait_messages(1, 5.0), "will not published after DISCONNECT 0x04")
+        self.assertEqual(w.messages[0].payload, b"asked-for")
+
+    def test_v5_will_delay_interval_delays_will_MQTT_3_1_3_9(self):
+        """5.0 3.1.3.2.2: the Server delays publishing the Will Message until the Will Delay
+        Interval has passed or the Session ends, whichever happens first. Session expiry 30 s,
+        will delay 2 s: nothing within the first second, the will after about 2 s."""
+        w = self._watch()
+        c = self.client("delayed", 5)
+        c.client.will_set("will/t", b"late", 1, False,
+                          properties=props("WILLMESSAGE", WillDelayInterval=2))
+        c.connect(self.broker.port, clean_start=True,
+                  properties=props("CONNECT", SessionExpiryInterval=30))
+        c.kill()
+        self.assertFalse(w.wait_messages(1, 1.0), "will published before its delay interval")
+        self.assertTrue(w.wait_messages(1, 5.0), "will not published after its delay interval")
+        self.assertEqual(w.messages[0].payload, b"late")
+
+    def test_v5_will_not_sent_if_client_reconnects_within_delay_MQTT_3_1_3_9(self):
+        """5.0 MQTT-3.1.3-9: if a new Network Connection to this Session is made before the Will
+        Delay Interval has passed, the Server MUST NOT send the Will Message."""
+        w = self._watch()
+        c = self.client("comeback", 5)
+        c.client.will_set("will/t", b"must-not", 1, False,
+                          properties=props("WILLMESSAGE", WillDelayInterval=2))
+        c.connect(self.broker.port, properties=props("CONNECT", SessionExpiryInterval=30))
+        c.kill()
+        again = self.client("comeback", 5)
+        again.connect(self.broker.port, clean_start=False,
+                      properties=props("CONNECT", SessionExpiryInterval=30))
+        self.assertFalse(w.wait_messages(1, 3.5), "will published although the client returned")
+        again.disconnect()
+
+    def test_v5_will_sent_when_session_ends_before_will_delay(self):
+        """5.0 3.1.3.2.2: the Will is published when the Will Delay Interval has passed OR the
+        Session ends, whichever happens first. Session Expiry 0 ends the session at the close,
+        so a will delay of 60 s does not hold the will back."""
+        w = self._watch()
+        c = self.client("shortlived", 5)
+        c.client.will_set("will/t", b"now", 1, False,
+                          properties=props("WILLMESSAGE", WillDelayInterval=60))
+        c.connect(self.broker.port)  # session expiry absent = 0
+        c.kill()
+        self.assertTrue(w.wait_messages(1, 5.0), "will held back although the session ended")
+
+    def test_will_retain_flag_stores_retained_will_MQTT_3_1_2_17(self):
+        """3.1.1 MQTT-3.1.2-17 / 5.0 MQTT-3.1.2-17: Will Retain 1 -> the Will is published as a
+        retained message."""
+        c = self.client("retwill", 4)
+        c.client.will_set("will/ret", b"kept", 1, True)
+        c.connect(self.broker.port)
+        w = self._watch("will/ret")
+        c.kill()
+        self.assertTrue(w.wait_messages(1, 5.0))
+        late = self.connected("late", 5)
+        late.subscribe("will/ret", 1)
+        self.assertTrue(late.wait_messages(1, 5.0), "retained will not delivered to a new sub")
+        self.assertEqual(late.messages[0].payload, b"kept")
+        self.assertTrue(late.messages[0].retain)
+
+
+if __name__ == "__main__":
+    unittest.main()
