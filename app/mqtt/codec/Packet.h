@@ -171,4 +171,20 @@ using Packet = std::variant<Connect, Connack, Publish, PubResponse, Subscribe, S
 
 PacketType packetType(const Packet &packet);
 
+// Field-by-field equality (Packet.cpp), mainly for tests; std::variant's == uses these.
+bool operator==(const Will &a, const Will &b);
+bool operator==(const Connect &a, const Connect &b);
+bool operator==(const Connack &a, const Connack &b);
+bool operator==(const Publish &a, const Publish &b);
+bool operator==(const PubResponse &a, const PubResponse &b);
+bool operator==(const SubscriptionRequest &a, const SubscriptionRequest &b);
+bool operator==(const Subscribe &a, const Subscribe &b);
+bool operator==(const Suback &a, const Suback &b);
+bool operator==(const Unsubscribe &a, const Unsubscribe &b);
+bool operator==(const Unsuback &a, const Unsuback &b);
+bool operator==(const Disconnect &a, const Disconnect &b);
+bool operator==(const Auth &a, const Auth &b);
+inline bool operator==(const Pingreq &, const Pingreq &) { return true; }
+inline bool operator==(const Pingresp &, const Pingresp &) { return true; }
+
 } // namespace ferry::mqtt
