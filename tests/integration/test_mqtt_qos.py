@@ -1,0 +1,214 @@
+"""PUBLISH at QoS 0/1/2 in both directions, exactly-once delivery, redelivery with DUP after a
+reconnect, ordering and the outgoing in-flight window, against a real ferryd."""
+import os
+import socket
+import struct
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ferry_harness import (CONNACK, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL,  # noqa: E402
+                           SUBACK, BrokerTestCase, parse_publish, raw_ack, raw_connect,
+                           raw_publish, raw_subscribe)
+
+SESSION_EXPIRY_60 = b"\x11" + struct.pack("!I", 60)
+
+
+class QosLevels(BrokerTestCase):
+    def test_delivered_qos_is_min_of_published_and_granted_MQTT_3_8_4_8(self):
+        """5.0 MQTT-3.8.4-8 (3.1.1 3.8.4): the QoS of a forwarded message is the minimum of the
+        published QoS and the granted QoS. Every combination, both protocol versions."""
+        for version in (4, 5):
+            subs = {}
+            for sq in (0, 1, 2):
+                s = self.connected("sub%d-v%d" % (sq, version), version)
+                self.assertEqual(s.subscribe("q/v%d" % version, sq), [sq])
+                subs[sq] = s
+            pub = self.connected("pub-v%d" % version, version)
+            for pq in (0, 1, 2):
+                pub.publish("q/v%d" % version, b"p%d" % pq, pq)
+            for sq, s in subs.items():
+                self.assertTrue(s.wait_messages(3, 5.0), "sub qos %d got %d messages (v%d)"
+                                % (sq, len(s.messages), version))
+                got = sorted((m.payload, m.qos) for m in s.messages)
+                self.assertEqual(got, [(b"p%d" % pq, min(pq, sq)) for pq in (0, 1, 2)])
+
+    def test_qos2_many_messages_exactly_once_in_order_MQTT_4_3_3_and_4_6_0_6(self):
+        """QoS 2 is delivered exactly once (4.3.3), and a topic is ordered by default
+        (5.0 MQTT-4.6.0-6): 200 QoS 2 messages arrive once each, in publish order."""
+        s = self.connected("once-sub", 5)
+        s.subscribe("once/t", 2)
+        p = self.connected("once-pub", 5)
+        infos = [p.publish("once/t", b"%d" % i, 2, wait=False) for i in range(200)]
+        self.assertTrue(p.wait(lambda: all(i.mid in p.acked for i in infos), 15.0),
+                        "publisher's QoS 2 flows did not complete")
+        self.assertTrue(s.wait_messages(200, 10.0), "got %d of 200" % len(s.messages))
+        # Wait a little for any duplicate that would follow.
+        s.wait(lambda: len(s.messages) > 200, 0.5)
+        self.assertEqual([m.payload for m in s.messages], [b"%d" % i for i in range(200)])
+        self.assertTrue(all(m.qos == 2 for m in s.messages))
+
+    def test_qos2_inbound_resend_before_pubrel_not_duplicated_MQTT_4_3_3_10(self):
+        """5.0 MQTT-4.3.3-10 (3.1.1 4.3.3 receiver rules): until PUBREL, a PUBLISH with the same
+        Packet Identifier is answered with PUBREC and MUST NOT cause a duplicate delivery. After
+        PUBCOMP the identifier may be reused for a new message."""
+        s = self.connected("x2-sub", 5)
+        s.subscribe("x2/t", 2)
+        r = self.raw()
+        r.send(raw_connect("x2-pub", version=4))
+        r.expect(CONNACK)
+        for dup in (False, True, True):
+            r.send(raw_publish("x2/t", b"one", qos=2, mid=7, dup=dup))
+            flags, body = r.expect(PUBREC)
+            self.assertEqual(body, b"\x00\x07")
+        r.send(raw_ack(PUBREL, 7))
+        flags, body = r.expect(PUBCOMP)
+        self.assertEqual(body, b"\x00\x07")
+        self.assertTrue(s.wait_messages(1, 5.0))
+        r.send(raw_publish("x2/t", b"two", qos=2, mid=7))
+        r.expect(PUBREC)
+        r.send(raw_ack(PUBREL, 7))
+        r.expect(PUBCOMP)
+        self.assertTrue(s.wait_messages(2, 5.0))
+        s.wait(lambda: len(s.messages) > 2, 0.5)
+        self.assertEqual([m.payload for m in s.messages], [b"one", b"two"])
+
+    def test_qos1_inbound_puback_carries_packet_id_MQTT_2_2_1_5(self):
+        """3.1.1 MQTT-2.2.1-5 / 4.3.2: the Server answers a QoS 1 PUBLISH with a PUBACK that has
+        the same Packet Identifier (here hand-read: 0x40 0x02 0x12 0x34)."""
+        r = self.raw()
+        r.send(raw_connect("q1raw", version=4))
+        r.expect(CONNACK)
+        r.send(raw_publish("q1/t", b"x", qos=1, mid=0x1234))
+        t, flags, body = r.read_packet(5.0)
+        self.assertEqual((t, flags, body), (PUBACK, 0, b"\x12\x34"))
+
+    def test_qos2_outbound_flow_to_raw_subscriber_MQTT_3_6_1_1(self):
+        """Server -> client QoS 2: PUBLISH, client PUBREC, Server PUBREL with fixed header flags
+        0010 (3.1.1/5.0 MQTT-3.6.1-1) and the same Packet Identifier, client PUBCOMP."""
+        r = self.raw()
+        r.send(raw_connect("q2raw", version=4))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("q2/t", 2)]))
+        flags, body = r.expect(SUBACK)
+        self.assertEqual(body, b"\x00\x01\x02")
+        p = self.connected("q2pub", 5)
+        p.publish("q2/t", b"hello", 2)
+        flags, body = r.expect(PUBLISH)
+        msg = parse_publish(flags, body)
+        self.assertEqual((msg["topic"], msg["payload"], msg["qos"], msg["dup"]),
+                         ("q2/t", b"hello", 2, False))
+        self.assertNotEqual(msg["mid"], 0, "MQTT-2.2.1-3: packet identifier must be non-zero")
+        r.send(raw_ack(PUBREC, msg["mid"]))
+        t, flags, body = r.read_packet(5.0)
+        self.assertEqual((t, flags, body), (PUBREL, 2, struct.pack("!H", msg["mid"])))
+        r.send(raw_ack(PUBCOMP, msg["mid"]))
+        # The flow is complete: the connection stays usable (PINGREQ answered).
+        r.send(b"\xc0\x00")
+        t, flags, body = r.read_packet(5.0)
+        self.assertEqual(t, 13)
+
+
+class Redelivery(BrokerTestCase):
+    def _persistent_raw(self, client_id, version):
+        r = self.raw()
+        if version == 5:
+            r.send(raw_connect(client_id, version=5, clean=False, properties=SESSION_EXPIRY_60))
+        else:
+            r.send(raw_connect(client_id, version=4, clean=False))
+        flags, body = r.expect(CONNACK)
+        return r, body
+
+    def _check_dup_redelivery(self, version):
+        r, _ = self._persistent_raw("redeliver-v%d" % version, version)
+        r.send(raw_subscribe(1, [("rd/t", 1)], version=version))
+        r.expect(SUBACK)
+        p = self.connected("rd-pub-v%d" % version, 5)
+        p.publish("rd/t", b"again", 1)
+        flags, body = r.expect(PUBLISH)
+        first = parse_publish(flags, body, version)
+        self.assertFalse(first["dup"])
+        r.close()  # no PUBACK
+        r2, connack = self._persistent_raw("redeliver-v%d" % version, version)
+        self.assertEqual(connack[0] & 1, 1, "session present must be 1 (MQTT-3.2.2-2)")
+        flags, body = r2.expect(PUBLISH)
+        again = parse_publish(flags, body, version)
+        self.assertEqual((again["payload"], again["mid"], again["qos"]),
+                         (b"again", first["mid"], 1), "resent with its original identifier")
+        self.assertTrue(again["dup"], "MQTT-3.3.1-1: DUP MUST be 1 on a re-delivery")
+        r2.send(raw_ack(PUBACK, again["mid"]))
+
+    def test_v311_unacked_qos1_resent_with_dup_after_reconnect_MQTT_4_4_0_1(self):
+        """3.1.1 MQTT-4.4.0-1 / MQTT-3.3.1-1: on reconnect with CleanSession 0 the Server re-sends
+        unacknowledged PUBLISH packets with their original Packet Identifiers and DUP = 1."""
+        self._check_dup_redelivery(4)
+
+    def test_v5_unacked_qos1_resent_with_dup_after_reconnect_MQTT_4_4_0_1(self):
+        """5.0 MQTT-4.4.0-1 / MQTT-3.3.1-1, with Clean Start 0 and Session Expiry 60."""
+        self._check_dup_redelivery(5)
+
+    def test_v311_pubrel_resent_after_reconnect_MQTT_4_4_0_1(self):
+        """3.1.1 MQTT-4.4.0-1: unacknowledged PUBREL packets are re-sent on reconnect; the PUBLISH
+        is not sent again once PUBREC was received (4.3.3)."""
+        r, _ = self._persistent_raw("relrd", 4)
+        r.send(raw_subscribe(1, [("rel/t", 2)]))
+        r.expect(SUBACK)
+        p = self.connected("rel-pub", 5)
+        p.publish("rel/t", b"x", 2)
+        flags, body = r.expect(PUBLISH)
+        mid = parse_publish(flags, body)["mid"]
+        r.send(raw_ack(PUBREC, mid))
+        flags, body = r.expect(PUBREL)
+        r.close()  # no PUBCOMP
+        r2, _ = self._persistent_raw("relrd", 4)
+        t, flags, body = r2.read_packet(5.0)
+        self.assertEqual((t, flags, body), (PUBREL, 2, struct.pack("!H", mid)))
+        r2.send(raw_ack(PUBCOMP, mid))
+        with self.assertRaises(socket.timeout):
+            extra = r2.read_packet(0.7)
+            self.fail("unexpected packet after PUBCOMP: %r" % (extra,))
+
+
+class InflightWindow(BrokerTestCase):
+    BROKER_TOML = "[limits]\nmax_inflight = 5\n"
+
+    def test_outgoing_inflight_window_respected(self):
+        """[limits] max_inflight = 5: a subscriber that does not acknowledge has at most 5 QoS 1
+        messages in flight (distinct non-zero identifiers, MQTT-2.2.1-2/-3); each PUBACK releases
+        exactly one more, in order (MQTT-4.6.0-6)."""
+        r = self.raw()
+        r.send(raw_connect("slow", version=4))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("win/t", 1)]))
+        r.expect(SUBACK)
+        p = self.connected("fast", 5)
+        for i in range(12):
+            p.publish("win/t", b"%d" % i, 1)
+        got = []
+        for _ in range(5):
+            flags, body = r.expect(PUBLISH)
+            got.append(parse_publish(flags, body))
+        with self.assertRaises(socket.timeout):
+            extra = r.read_packet(0.7)
+            self.fail("sixth message while 5 in flight: %r" % (extra,))
+        mids = [m["mid"] for m in got]
+        self.assertEqual(len(set(mids)), 5)
+        self.assertNotIn(0, mids)
+        r.send(raw_ack(PUBACK, mids[0]))
+        flags, body = r.expect(PUBLISH)
+        got.append(parse_publish(flags, body))
+        with self.assertRaises(socket.timeout):
+            extra = r.read_packet(0.5)
+            self.fail("more than one released by one PUBACK: %r" % (extra,))
+        for m in got[1:]:
+            r.send(raw_ack(PUBACK, m["mid"]))
+        while len(got) < 12:
+            flags, body = r.expect(PUBLISH)
+            m = parse_publish(flags, body)
+            got.append(m)
+            r.send(raw_ack(PUBACK, m["mid"]))
+        self.assertEqual([m["payload"] for m in got], [b"%d" % i for i in range(12)])
+
+
+if __name__ == "__main__":
+    unittest.main()
