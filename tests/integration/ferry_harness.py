@@ -544,3 +544,284 @@ class BrokerTestCase(unittest.TestCase):
         r = RawClient(self.broker.port)
         self._clients.append(r)
         return r
+
+
+# ======================================================================================
+# Bad-input helpers for the test_malformed_*.py files (added by the malformed-input tests):
+# a raw WebSocket client, a CONNECT-then-CONNACK shortcut, and the three checks every bad
+# input case ends with (a: the right answer then a close, b: the broker still serves,
+# c: the log names the client and the reason). Every wait is bounded.
+# ======================================================================================
+import base64
+import hashlib
+
+_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"   # RFC 6455 section 1.3
+
+
+class RawWsClient(RawClient):
+    """MQTT over a hand-made WebSocket (RFC 6455): HTTP upgrade with Sec-WebSocket-Protocol
+    mqtt, masked frames out (a client MUST mask, 5.3), unmasked frames in. send() writes one
+    binary frame; read_packet()/expect()/wait_closed() work as for RawClient, on the byte
+    stream carried by the binary frames. A close frame from the broker reads as EOF."""
+
+    def __init__(self, port, host="127.0.0.1", path="/mqtt", timeout=5.0, protocol="mqtt"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""          # MQTT bytes taken out of binary frames
+        self.wire = b""         # WebSocket bytes not yet parsed into frames
+        self.close_code = None  # set when the broker's close frame arrives
+        key = base64.b64encode(os.urandom(16))
+        request = (b"GET " + path.encode() + b" HTTP/1.1\r\n"
+                   b"Host: " + ("%s:%d" % (host, port)).encode() + b"\r\n"
+                   b"Upgrade: websocket\r\n"
+                   b"Connection: Upgrade\r\n"
+                   b"Sec-WebSocket-Key: " + key + b"\r\n"
+                   b"Sec-WebSocket-Version: 13\r\n"
+                   b"Sec-WebSocket-Protocol: " + protocol.encode() + b"\r\n\r\n")
+        self.sock.sendall(request)
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in self.wire:
+            self._recv_wire(deadline)
+        head, self.wire = self.wire.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        if " 101 " not in lines[0] + " ":
+            raise AssertionError("WebSocket upgrade refused: %r" % head)
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest()).decode()
+        if headers.get("sec-websocket-accept") != accept:
+            raise AssertionError("bad Sec-WebSocket-Accept: %r" % headers)
+        self.subprotocol = headers.get("sec-websocket-protocol")
+
+    def _recv_wire(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("timed out")
+        self.sock.settimeout(remaining)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed by broker")
+        self.wire += chunk
+
+    def send_frame(self, opcode, payload, fin=True):
+        """One masked frame: FIN|opcode, MASK|length (7, 7+16 or 7+64 bits), mask key, data."""
+        out = bytearray([(0x80 if fin else 0) | opcode])
+        n = len(payload)
+        if n < 126:
+            out.append(0x80 | n)
+        elif n < 65536:
+            out.append(0x80 | 126)
+            out += struct.pack("!H", n)
+        else:
+            out.append(0x80 | 127)
+            out += struct.pack("!Q", n)
+        mask = os.urandom(4)
+        out += mask
+        out += bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes(out))
+
+    def send(self, data):
+        self.send_frame(0x2, data)
+
+    def send_close(self, code=1000):
+        self.send_frame(0x8, struct.pack("!H", code))
+
+    def _read_frame(self, deadline):
+        """Parses one frame from the wire; returns (opcode, payload)."""
+        while len(self.wire) < 2:
+            self._recv_wire(deadline)
+        b0, b1 = self.wire[0], self.wire[1]
+        n = b1 & 0x7F
+        pos = 2
+        if n == 126:
+            while len(self.wire) < 4:
+                self._recv_wire(deadline)
+            n = struct.unpack("!H", self.wire[2:4])[0]
+            pos = 4
+        elif n == 127:
+            while len(self.wire) < 10:
+                self._recv_wire(deadline)
+            n = struct.unpack("!Q", self.wire[2:10])[0]
+            pos = 10
+        if b1 & 0x80:
+            raise AssertionError("server frames MUST NOT be masked (RFC 6455 5.1)")
+        while len(self.wire) < pos + n:
+            self._recv_wire(deadline)
+        payload = self.wire[pos:pos + n]
+        self.wire = self.wire[pos + n:]
+        return b0 & 0x0F, payload
+
+    def _fill(self, n, deadline):
+        while len(self.buf) < n:
+            opcode, payload = self._read_frame(deadline)
+            if opcode in (0x0, 0x2):
+                self.buf += payload
+            elif opcode == 0x8:
+                self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                raise EOFError("WebSocket close frame from broker (code %s)" % self.close_code)
+            elif opcode == 0x9:
+                self.send_frame(0xA, payload)
+            elif opcode == 0x1:
+                raise AssertionError("broker sent a text frame (MQTT-6.0.0-1)")
+
+
+def peer_of(raw):
+    """The broker's name for this client's end of the connection ("127.0.0.1:port")."""
+    host, port = raw.sock.getsockname()[:2]
+    return "%s:%d" % (host, port)
+
+
+def connack_reason(body):
+    """CONNACK body -> reason code (5.0) / return code (3.1.1): the second byte."""
+    return body[1]
+
+
+def disconnect_reason(body):
+    """5.0 DISCONNECT body -> reason code; an empty body means 0x00 (3.14.2.1)."""
+    return body[0] if body else 0
+
+
+def raw_connected(port, client_id, version=5, clean=True, properties=b"", ws=False,
+                  keepalive=60, timeout=5.0):
+    """A raw client (TCP, or WebSocket when ws) that sent a valid CONNECT and got a
+    successful CONNACK (kept in .connack)."""
+    raw = RawWsClient(port, timeout=timeout) if ws else RawClient(port, timeout=timeout)
+    raw.send(raw_connect(client_id, version=version, clean=clean, keepalive=keepalive,
+                         properties=properties))
+    try:
+        _, body = raw.expect(CONNACK, timeout)
+    except BaseException:
+        raw.close()
+        raise
+    if connack_reason(body) != 0:
+        raw.close()
+        raise AssertionError("CONNACK refused %s: %r" % (client_id, body))
+    raw.connack = body
+    return raw
+
+
+class BadInputChecks:
+    """Mixin for unittest.TestCase classes that share one FerryBroker per class.
+    Set BROKER_TOML (extra ferry.toml text) on the class."""
+
+    BROKER_TOML = ""
+    broker = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = FerryBroker(extra_toml=cls.BROKER_TOML)
+        cls.broker.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        broker = cls.broker
+        alive = broker.alive()
+        code = broker.stop()
+        log = broker.log()
+        broker.cleanup()
+        # A crash during the class shows here even if every test passed.
+        if not alive or code not in (0, None):
+            raise AssertionError("ferryd died or exited %s; log:\n%s" % (code, log[-4000:]))
+
+    # -- clients closed after the test ------------------------------------------------
+    def raw_client(self, ws=False):
+        """A raw TCP (or WebSocket) connection to the class broker, closed after the test."""
+        raw = RawWsClient(self.broker.ws_port) if ws else RawClient(self.broker.port)
+        self.addCleanup(raw.close)
+        return raw
+
+    def connected(self, client_id, version=5, ws=False, **kw):
+        """raw_connected() to the class broker, closed after the test."""
+        port = self.broker.ws_port if ws else self.broker.port
+        raw = raw_connected(port, client_id, version=version, ws=ws, **kw)
+        self.addCleanup(raw.close)
+        return raw
+
+    # -- (a) the answer, then the close ----------------------------------------------
+    def assertDisconnect(self, raw, reason, timeout=5.0):
+        """5.0 after CONNACK: the next packet is DISCONNECT with `reason` (an int or a set
+        of ints), then the broker closes the connection."""
+        try:
+            ptype, flags, body = raw.read_packet(timeout)
+        except (EOFError, ConnectionResetError):
+            self.fail("broker closed without a DISCONNECT (expected reason %s)" % _hex(reason))
+        except socket.timeout:
+            self.fail("no DISCONNECT within %.1fs (expected reason %s)" % (timeout, _hex(reason)))
+        self.assertEqual(ptype, DISCONNECT, "expected DISCONNECT, got type %d body %r"
+                         % (ptype, body))
+        self.assertEqual(flags, 0)
+        got = disconnect_reason(body)
+        allowed = reason if isinstance(reason, (set, frozenset)) else {reason}
+        self.assertIn(got, allowed, "DISCONNECT reason 0x%02x, expected %s"
+                      % (got, _hex(reason)))
+        self.assertClosed(raw, timeout)
+        return got
+
+    def assertConnackThenClose(self, raw, reason, timeout=5.0):
+        """An error inside CONNECT: a CONNACK with `reason`, then the close."""
+        try:
+            _, body = raw.expect(CONNACK, timeout)
+        except (EOFError, ConnectionResetError):
+            self.fail("broker closed without a CONNACK (expected 0x%02x)" % reason)
+        self.assertEqual(connack_reason(body), reason,
+                         "CONNACK reason 0x%02x, expected 0x%02x" % (connack_reason(body), reason))
+        self.assertClosed(raw, timeout)
+
+    def assertClosed(self, raw, timeout=5.0, allow=()):
+        """The broker closes the connection within timeout, sending nothing more (packet
+        types in `allow` excepted)."""
+        closed = raw.wait_closed(timeout)
+        extra = [p for p in raw.seen if p[0] not in allow]
+        self.assertTrue(closed, "connection still open after %.1fs (read %r)" % (timeout, raw.seen))
+        self.assertEqual(extra, [], "broker sent packets before closing")
+
+    def assertStillOpen(self, raw, timeout=5.0):
+        """PINGREQ is answered with PINGRESP: the connection survived what came before."""
+        raw.send(b"\xc0\x00")
+        ptype, _, _ = raw.read_packet(timeout)
+        self.assertEqual(ptype, PINGRESP)
+
+    # -- (b) the broker still serves -------------------------------------------------
+    def assertServes(self, tag=None):
+        """A fresh subscriber and publisher complete a QoS 1 round trip."""
+        self.assertTrue(self.broker.alive(), "ferryd died:\n" + self.broker.log()[-4000:])
+        tag = tag or self.id().rsplit(".", 1)[-1]
+        topic = "serves/" + tag
+        sub = raw_connected(self.broker.port, "sub-" + tag, version=4)
+        pub = raw_connected(self.broker.port, "pub-" + tag, version=5)
+        try:
+            sub.send(raw_subscribe(1, [(topic, 1)]))
+            _, body = sub.expect(SUBACK)
+            self.assertEqual(body, b"\x00\x01\x01")
+            pub.send(raw_publish(topic, b"still-here", qos=1, mid=5, version=5))
+            _, body = pub.expect(PUBACK)
+            self.assertEqual(body[:2], b"\x00\x05")
+            flags, body = sub.expect(PUBLISH)
+            msg = parse_publish(flags, body, version=4)
+            self.assertEqual((msg["topic"], msg["payload"]), (topic, b"still-here"))
+            sub.send(raw_ack(PUBACK, msg["mid"]))
+            sub.send(b"\xe0\x00")
+            pub.send(b"\xe0\x00")
+        finally:
+            sub.close()
+            pub.close()
+
+    # -- (c) the log -----------------------------------------------------------------
+    def assertLogged(self, *needles, timeout=5.0):
+        """Some single log line contains every needle (client id, peer, reason...)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.broker.log().splitlines():
+                if all(n in line for n in needles):
+                    return line
+            if time.monotonic() >= deadline:
+                self.fail("no log line with %r; log tail:\n%s"
+                          % (needles, self.broker.log()[-3000:]))
+            time.sleep(0.05)
+
+
+def _hex(reason):
+    if isinstance(reason, (set, frozenset)):
+        return "{%s}" % ", ".join("0x%02x" % r for r in sorted(reason))
+    return "0x%02x" % reason
