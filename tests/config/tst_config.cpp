@@ -364,6 +364,11 @@ void TestConfig::errors_data()
         << QStringLiteral("[[listener]]\ntls = { cert = \"c\", key = \"k\", cafile = \"x\" }\n")
         << QStringList{"t.toml:2:32: unknown key 'cafile' in [listener.tls]; expected one of: "
                        "cert, key, ca"};
+    QTest::newRow("columns count characters, not bytes")
+        << QString::fromUtf8("[[listener]]\ntls = { cert = \"\u00e9\", bogus = 1 }\n")
+        << QStringList{"t.toml:2:7: listener.tls: both cert and key are required",
+                       "t.toml:2:21: unknown key 'bogus' in [listener.tls]; expected one of: "
+                       "cert, key, ca"};
 }
 
 void TestConfig::errors()
