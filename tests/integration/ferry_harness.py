@@ -825,3 +825,83 @@ def _hex(reason):
     if isinstance(reason, (set, frozenset)):
         return "{%s}" % ", ".join("0x%02x" % r for r in sorted(reason))
     return "0x%02x" % reason
+
+
+# -- MQTT 5.0 properties on raw packets -------------------------------------------------
+# Property id -> value kind (5.0 2.2.2.2).
+_PROP_KINDS = {
+    0x01: "byte", 0x02: "u32", 0x03: "str", 0x08: "str", 0x09: "bin", 0x0B: "varint",
+    0x11: "u32", 0x12: "str", 0x13: "u16", 0x15: "str", 0x16: "bin", 0x17: "byte",
+    0x18: "u32", 0x19: "byte", 0x1A: "str", 0x1C: "str", 0x1F: "str", 0x21: "u16",
+    0x22: "u16", 0x23: "u16", 0x24: "byte", 0x25: "byte", 0x26: "pair", 0x27: "u32",
+    0x28: "byte", 0x29: "byte", 0x2A: "byte",
+}
+
+
+def read_varint(data, pos):
+    value, mult = 0, 1
+    while True:
+        b = data[pos]
+        pos += 1
+        value += (b & 0x7F) * mult
+        mult *= 128
+        if not b & 0x80:
+            return value, pos
+
+
+def parse_properties(data):
+    """Property bytes (without their length) -> list of (id, value)."""
+    out, pos = [], 0
+    while pos < len(data):
+        pid = data[pos]
+        pos += 1
+        kind = _PROP_KINDS[pid]
+        if kind == "byte":
+            value = data[pos]
+            pos += 1
+        elif kind == "u16":
+            value = struct.unpack("!H", data[pos:pos + 2])[0]
+            pos += 2
+        elif kind == "u32":
+            value = struct.unpack("!I", data[pos:pos + 4])[0]
+            pos += 4
+        elif kind == "varint":
+            value, pos = read_varint(data, pos)
+        elif kind in ("str", "bin"):
+            n = struct.unpack("!H", data[pos:pos + 2])[0]
+            value = data[pos + 2:pos + 2 + n]
+            pos += 2 + n
+        else:  # pair
+            n = struct.unpack("!H", data[pos:pos + 2])[0]
+            k = data[pos + 2:pos + 2 + n]
+            pos += 2 + n
+            m = struct.unpack("!H", data[pos:pos + 2])[0]
+            value = (k, data[pos + 2:pos + 2 + m])
+            pos += 2 + m
+        out.append((pid, value))
+    return out
+
+
+def prop_u16(pid, value):
+    return bytes([pid]) + struct.pack("!H", value)
+
+
+def prop_u32(pid, value):
+    return bytes([pid]) + struct.pack("!I", value)
+
+
+def prop_str(pid, value):
+    return bytes([pid]) + utf8(value)
+
+
+def parse_connack_v5(body):
+    """-> (session present, reason code, [(id, value)])."""
+    plen, pos = read_varint(body, 2)
+    return body[0] & 1, body[1], parse_properties(body[pos:pos + plen])
+
+
+def parse_ack_v5(body):
+    """SUBACK/UNSUBACK body -> (packet id, [(id, value)], [reason codes])."""
+    mid = struct.unpack("!H", body[:2])[0]
+    plen, pos = read_varint(body, 2)
+    return mid, parse_properties(body[pos:pos + plen]), list(body[pos + plen:])
