@@ -905,3 +905,20 @@ def parse_ack_v5(body):
     mid = struct.unpack("!H", body[:2])[0]
     plen, pos = read_varint(body, 2)
     return mid, parse_properties(body[pos:pos + plen]), list(body[pos + plen:])
+
+
+def publishes_before(raw, is_marker, version, limit=50):
+    """Reads PUBLISH packets (acknowledging QoS 1 ones) until is_marker(msg) is true; returns
+    the messages (parse_publish dicts) seen before the marker. The marker is sent after the
+    packet under test on the same path, so nothing that could still arrive is missed.
+    Bounded by `limit` packets and the read timeout."""
+    before = []
+    for _ in range(limit):
+        flags, body = raw.expect(PUBLISH)
+        msg = parse_publish(flags, body, version)
+        if msg["qos"] == 1:
+            raw.send(raw_ack(PUBACK, msg["mid"]))
+        if is_marker(msg):
+            return before
+        before.append(msg)
+    raise AssertionError("no marker in %d PUBLISH packets" % limit)

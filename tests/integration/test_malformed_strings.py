@@ -12,22 +12,12 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ferry_harness import (  # noqa: E402
     BadInputChecks, CONNACK, PUBACK, PUBLISH, SUBACK, DISCONNECT, parse_publish, peer_of,
-    PINGRESP, raw_ack, raw_publish, raw_subscribe)
+    PINGRESP, publishes_before, raw_publish, raw_subscribe)
 
 
-def read_until_topic(raw, topic, version, limit=50):
-    """Reads PUBLISH packets (acking QoS 1) until one on `topic`; returns the topics seen
-    before it. Bounded by `limit` packets and the read timeout."""
-    before = []
-    for _ in range(limit):
-        flags, body = raw.expect(PUBLISH)
-        msg = parse_publish(flags, body, version)
-        if msg["qos"] == 1:
-            raw.send(raw_ack(PUBACK, msg["mid"]))
-        if msg["topic"] == topic:
-            return before
-        before.append(msg["topic"])
-    raise AssertionError("marker %s not seen in %d packets" % (topic, limit))
+def read_until_topic(raw, topic, version):
+    """Topics of the PUBLISH packets that came before the marker on `topic`."""
+    return [m["topic"] for m in publishes_before(raw, lambda m: m["topic"] == topic, version)]
 
 
 class Utf8Test(BadInputChecks, unittest.TestCase):
