@@ -106,8 +106,8 @@ Store::~Store()
 std::unique_ptr<Store> Store::open(const StoreOptions &options, OpenError *error)
 {
     auto fail = [&](const QString &message) {
-        qCCritical(lcStorage).noquote()
-            << "event=open_failed path=" << options.path << "reason=\"" << message << "\"";
+        qCCritical(lcStorage).noquote().nospace()
+            << "event=open_failed path=" << options.path << " reason=\"" << message << '"';
         if (error)
             error->message = message;
         return std::unique_ptr<Store>();
@@ -192,8 +192,9 @@ std::unique_ptr<Store> Store::open(const StoreOptions &options, OpenError *error
         return fail(QStringLiteral("%1: %2").arg(path, problem));
     store->m_writer = std::make_unique<Writer>(std::move(storeDb), store.get());
     const StoreStats s = store->m_writer->stats();
-    qCInfo(lcStorage) << "event=opened path=" << path << "messages=" << s.messageRows
-                      << "entries=" << s.entryRows << "bytes=" << s.usedBytes;
+    qCInfo(lcStorage).noquote().nospace()
+        << "event=opened path=" << path << " messages=" << s.messageRows
+        << " entries=" << s.entryRows << " bytes=" << s.usedBytes;
     return store;
 }
 
@@ -248,7 +249,7 @@ QList<std::uint64_t> Store::appendMany(const QList<QueueTarget> &targets,
         auto it = m_nextSeq.find(t.queueId);
         if (it == m_nextSeq.end()) {
             // Programmer error (a queue id not obtained from queueId()): refuse, visibly.
-            qCWarning(lcStorage) << "event=append_unknown_queue queue=" << t.queueId;
+            qCWarning(lcStorage).nospace() << "event=append_unknown_queue queue=" << t.queueId;
             post([](StoreDb &) { return StorageStatus::NotFound; }, std::move(done));
             return {};
         }
@@ -369,8 +370,8 @@ void Store::purgeExpired(std::int64_t nowMs, std::function<void(StorageStatus, P
             const StorageStatus s = db.purgeExpired(nowMs, result.get());
             if (s == StorageStatus::Ok && result->entries + result->retained > 0) {
                 writer->countPurged(result->entries);
-                qCInfo(lcStorage) << "event=purged_expired entries=" << result->entries
-                                  << "retained=" << result->retained;
+                qCInfo(lcStorage).nospace() << "event=purged_expired entries=" << result->entries
+                                            << " retained=" << result->retained;
             }
             return s;
         },

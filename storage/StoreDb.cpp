@@ -66,7 +66,7 @@ StoreDb::~StoreDb()
         *s = Statement();
     const int rc = sqlite3_close(m_db);
     if (rc != SQLITE_OK)
-        qCWarning(lcStorage) << "event=close_failed code=" << rc;
+        qCWarning(lcStorage).nospace() << "event=close_failed code=" << rc;
 }
 
 QString StoreDb::prepare()
@@ -171,8 +171,8 @@ StorageStatus StoreDb::check(int rc, const char *what)
     default:
         break;
     }
-    qCWarning(lcStorage).noquote() << "event=sqlite_error op=" << what << "code=" << rc
-                                   << "message=\"" << sqlite3_errmsg(m_db) << "\"";
+    qCWarning(lcStorage).noquote().nospace() << "event=sqlite_error op=" << what << " code=" << rc
+                                             << " message=\"" << sqlite3_errmsg(m_db) << '"';
     switch (rc & 0xff) {
     case SQLITE_FULL:
         return StorageStatus::Full;
@@ -215,6 +215,11 @@ StorageStatus StoreDb::savepoint()
 void StoreDb::release()
 {
     check(m_release.run(), "release");
+}
+
+bool StoreDb::inTransaction() const
+{
+    return !sqlite3_get_autocommit(m_db);
 }
 
 void StoreDb::rollbackToSavepoint()
@@ -541,8 +546,9 @@ StorageStatus StoreDb::queueId(const QByteArray &name, QueueKind kind, std::uint
         const auto stored = QueueKind(m_selectQueue.int64(1));
         m_selectQueue.reset();
         if (stored != kind) {
-            qCWarning(lcStorage) << "event=queue_kind_mismatch queue=" << name
-                                 << "stored=" << int(stored) << "asked=" << int(kind);
+            qCWarning(lcStorage).noquote().nospace()
+                << "event=queue_kind_mismatch queue=" << name << " stored=" << int(stored)
+                << " asked=" << int(kind);
             return StorageStatus::Error;
         }
     } else {
@@ -574,8 +580,8 @@ core::Message StoreDb::messageFromRow(Statement &st, int c)
     d.timestampMs = st.int64(c + 5);
     d.expiresAtMs = st.int64(c + 6);
     if (!PropsCodec::decode(st.blob(c + 7), d))
-        qCWarning(lcStorage) << "event=bad_props message_row=" << st.int64(c)
-                             << "action=delivered_without_properties";
+        qCWarning(lcStorage).nospace() << "event=bad_props message_row=" << st.int64(c)
+                                       << " action=delivered_without_properties";
     return m;
 }
 

@@ -37,6 +37,8 @@ public:
     StorageStatus savepoint();
     void release();
     void rollbackToSavepoint();
+    // False once SQLite rolled the whole transaction back by itself (after some errors).
+    bool inTransaction() const;
 
     // Budget: max_page_count = budget; inserts refused once used pages reach budget - reserve.
     StorageStatus setBudget(std::uint64_t budgetBytes, std::uint64_t reserveBytes);

@@ -101,32 +101,57 @@ void Writer::runBatch(std::deque<Op> &batch)
 {
     StoreDb &db = *m_db;
     std::vector<StorageStatus> status(batch.size(), StorageStatus::Ok);
-    StorageStatus batchStatus = db.begin();
-    if (batchStatus == StorageStatus::Ok) {
-        for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::vector<bool> settled(batch.size(), false); // failed alone: not retried
+    StorageStatus batchStatus = StorageStatus::Ok;
+    // On SQLITE_FULL, IOERR, BUSY or NOMEM inside a statement SQLite may roll back the whole
+    // transaction, not just the statement (https://www.sqlite.org/lang_transaction.html,
+    // "Response To Errors Within A Transaction"). Then the operation that failed is settled
+    // alone and the batch is run again without it; bounded, after which the rest fail too.
+    constexpr int kMaxRestarts = 8;
+    StorageStatus lastFailure = StorageStatus::Ok;
+    for (int attempt = 0;; ++attempt) {
+        bool restart = false;
+        batchStatus = db.begin();
+        for (std::size_t i = 0; batchStatus == StorageStatus::Ok && i < batch.size(); ++i) {
+            if (settled[i])
+                continue;
             StorageStatus s = db.savepoint();
-            if (s == StorageStatus::Ok) {
+            if (s == StorageStatus::Ok)
                 s = batch[i].apply(db);
-                if (s == StorageStatus::Ok) {
-                    db.release();
-                    db.keepOperationCounters();
-                } else {
-                    db.rollbackToSavepoint();
-                    db.dropOperationCounters();
-                }
-            }
             status[i] = s;
+            if (s == StorageStatus::Ok) {
+                db.release();
+                db.keepOperationCounters();
+                continue;
+            }
+            settled[i] = true;
+            if (!db.inTransaction()) {
+                lastFailure = s;
+                restart = true;
+                break;
+            }
+            db.rollbackToSavepoint();
+            db.dropOperationCounters();
         }
-        batchStatus = db.commit();
+        if (restart) {
+            db.dropBatchCounters();
+            if (attempt < kMaxRestarts)
+                continue;
+            batchStatus = lastFailure; // give up: the rest fail with what rolled us back
+            break;
+        }
+        if (batchStatus == StorageStatus::Ok)
+            batchStatus = db.commit();
+        break;
     }
     if (batchStatus != StorageStatus::Ok) {
         db.rollback();
         db.dropBatchCounters();
-        for (StorageStatus &s : status)
-            if (s == StorageStatus::Ok)
-                s = batchStatus;
-        qCWarning(lcStorage) << "event=batch_failed status=" << statusName(batchStatus)
-                             << "operations=" << batch.size();
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            if (!settled[i])
+                status[i] = batchStatus;
+        qCWarning(lcStorage).nospace() << "event=batch_failed status=" << statusName(batchStatus)
+                                       << " operations=" << batch.size();
     } else {
         db.keepBatchCounters();
     }

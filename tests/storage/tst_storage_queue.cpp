@@ -131,7 +131,8 @@ void TestStorageQueue::groupCommitOneTransactionForQueuedWrites()
     QCOMPARE(after.operations - before.operations, std::uint64_t(n));
     QVERIFY2(after.batches - before.batches <= 2,
              qPrintable(QString::number(after.batches - before.batches)));
-    QVERIFY(after.maxBatchSize >= std::uint64_t(n - 1));
+    // At most two transactions: whatever the writer took before it blocked, and the rest.
+    QVERIFY(after.maxBatchSize >= std::uint64_t(n / 2));
     QCOMPARE(after.entryRows, std::uint64_t(n));
 }
 

@@ -1,0 +1,256 @@
+// Opening: a new store is created with its directory; anything that is not our healthy,
+// unlocked database is refused with a message naming the file and what to do, never a crash,
+// and the file is left exactly as it was (never recreated empty over the user's data).
+// Tests run as root, so permissions cannot stop us: what stops root is tested instead
+// (a directory in place of the file, a file in place of the parent directory).
+#include "StoreTestUtil.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <sqlite3.h>
+
+#include <unistd.h>
+
+using namespace ferry;
+using namespace ferry::storage;
+using namespace ferry::storage::test;
+
+namespace {
+
+QByteArray fileHash(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return "unreadable";
+    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256).toHex();
+}
+
+// A closed store holding `n` entries of 1 KiB (several pages), checkpointed into the main file.
+bool makeStore(const QString &path, int n)
+{
+    auto store = mustOpen(options(path));
+    if (!store)
+        return false;
+    const auto q = store->queueId("q", QueueKind::MqttSession);
+    Recorder r;
+    for (int i = 0; i < n; ++i)
+        store->append(q, message("t", QByteArray(1024, char('a' + i % 26))), {}, r.add());
+    return r.waitFor(n) && r.count(StorageStatus::Ok) == n;
+}
+
+bool writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
+}
+
+// Opening must fail, say `expected`, name the file, and leave it byte for byte as it was.
+void expectRefused(const QString &path, const QString &expected, StoreOptions o = {})
+{
+    o.path = path;
+    const QByteArray before = fileHash(path);
+    OpenError err;
+    auto store = Store::open(o, &err);
+    QVERIFY(!store);
+    QVERIFY2(err.message.contains(path), qPrintable(err.message));
+    QVERIFY2(err.message.contains(expected, Qt::CaseInsensitive), qPrintable(err.message));
+    QCOMPARE(fileHash(path), before);
+}
+
+} // namespace
+
+class TestStorageOpen : public QObject {
+    Q_OBJECT
+private slots:
+    void createsDirectoryAndSchema();
+    void garbageFileRefused();
+    void textFileRefused();
+    void truncatedFileRefused();
+    void truncatedInsideHeaderRefused();
+    void damagedPagesRefused();
+    void emptyFileWithWalRefused();
+    void emptyFileIsNewStore();
+    void directoryInPlaceOfFileRefused();
+    void fileInPlaceOfDirectoryRefused();
+    void secondFerryOnSameFileRefused();
+    void sqliteLockByAnotherProcessRefused();
+    void newerSchemaRefused();
+};
+
+void TestStorageOpen::createsDirectoryAndSchema()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("var/lib/ferry/ferry.db");
+    {
+        auto store = mustOpen(options(path));
+        QVERIFY(store);
+    }
+    QVERIFY(QFile::exists(path));
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open_v2(path.toUtf8().constData(), &db, SQLITE_OPEN_READONLY, nullptr),
+             SQLITE_OK);
+    sqlite3_stmt *st = nullptr;
+    QCOMPARE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+    QCOMPARE(sqlite3_step(st), SQLITE_ROW);
+    QCOMPARE(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    QCOMPARE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+    QCOMPARE(sqlite3_step(st), SQLITE_ROW);
+    QCOMPARE(QByteArray(reinterpret_cast<const char *>(sqlite3_column_text(st, 0))),
+             QByteArray("wal"));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+void TestStorageOpen::garbageFileRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("g.db");
+    QByteArray junk;
+    for (int i = 0; i < 8192; ++i)
+        junk.append(char((i * 7919 + 13) & 0xff));
+    QVERIFY(writeFile(path, junk));
+    expectRefused(path, "not a SQLite database");
+}
+
+void TestStorageOpen::textFileRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("t.db");
+    QVERIFY(writeFile(path, "[storage]\npath = \"oops\"\n"));
+    expectRefused(path, "not a SQLite database");
+}
+
+void TestStorageOpen::truncatedFileRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("tr.db");
+    QVERIFY(makeStore(path, 200));
+    QFile f(path);
+    const qint64 size = f.size();
+    QVERIFY(size > 100 * 1024);
+    QVERIFY(f.resize(size / 2));
+    expectRefused(path, "truncated");
+}
+
+void TestStorageOpen::truncatedInsideHeaderRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("th.db");
+    QVERIFY(makeStore(path, 1));
+    QVERIFY(QFile(path).resize(60)); // the 16-byte magic survives, the header does not
+    expectRefused(path, "truncated");
+}
+
+void TestStorageOpen::damagedPagesRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("dmg.db");
+    QVERIFY(makeStore(path, 200));
+    // Keep the header, scribble over the rest of the first pages (the schema's B-tree).
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QVERIFY(f.seek(100));
+    QVERIFY(f.write(QByteArray(3 * 4096, '\xA5')) == 3 * 4096);
+    f.close();
+    expectRefused(path, "damaged");
+}
+
+void TestStorageOpen::emptyFileWithWalRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("e.db");
+    QVERIFY(writeFile(path, QByteArray()));
+    QVERIFY(writeFile(path + "-wal", QByteArray(4096, 'w')));
+    expectRefused(path, "truncated");
+}
+
+void TestStorageOpen::emptyFileIsNewStore()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("empty.db");
+    QVERIFY(writeFile(path, QByteArray()));
+    auto store = mustOpen(options(path));
+    QVERIFY(store);
+}
+
+void TestStorageOpen::directoryInPlaceOfFileRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("isdir.db");
+    QVERIFY(QDir().mkpath(path));
+    OpenError err;
+    QVERIFY(!Store::open(options(path), &err));
+    QVERIFY2(err.message.contains(path) && err.message.contains("is a directory"),
+             qPrintable(err.message));
+    QVERIFY(QFileInfo(path).isDir());
+}
+
+void TestStorageOpen::fileInPlaceOfDirectoryRefused()
+{
+    QTemporaryDir dir;
+    QVERIFY(writeFile(dir.filePath("var"), "not a directory"));
+    const QString path = dir.filePath("var/ferry.db");
+    OpenError err;
+    QVERIFY(!Store::open(options(path), &err));
+    QVERIFY2(err.message.contains(path) && err.message.contains("cannot create the directory"),
+             qPrintable(err.message));
+}
+
+void TestStorageOpen::secondFerryOnSameFileRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("two.db");
+    auto first = mustOpen(options(path));
+    QVERIFY(first);
+    OpenError err;
+    QVERIFY(!Store::open(options(path), &err));
+    QVERIFY2(err.message.contains(path) && err.message.contains("in use by another ferryd") &&
+                 err.message.contains(QString::number(::getpid())),
+             qPrintable(err.message));
+    first.reset(); // the lock goes with the store
+    QVERIFY(mustOpen(options(path)));
+}
+
+void TestStorageOpen::sqliteLockByAnotherProcessRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("locked.db");
+    QVERIFY(makeStore(path, 3));
+    QProcess holder;
+    holder.start(QStringLiteral(STORAGE_CHILD_PATH), {"lock", path});
+    QVERIFY(holder.waitForStarted());
+    QVERIFY(holder.waitForReadyRead(30000));
+    QCOMPARE(holder.readLine().trimmed(), QByteArray("locked"));
+
+    StoreOptions o;
+    o.busyTimeoutMs = 100;
+    expectRefused(path, "another process holds a lock", o);
+
+    holder.closeWriteChannel(); // the holder releases its lock and exits
+    QVERIFY(holder.waitForFinished(30000));
+    QCOMPARE(holder.exitCode(), 0);
+    auto store = mustOpen(options(path));
+    QVERIFY(store);
+    const auto q = store->queueId("q", QueueKind::MqttSession);
+    QCOMPARE(store->load(q, 0).size(), 3); // nothing lost meanwhile
+}
+
+void TestStorageOpen::newerSchemaRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("new.db");
+    QVERIFY(makeStore(path, 1));
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+    QCOMPARE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    expectRefused(path, "newer than this Ferry");
+}
+
+QTEST_GUILESS_MAIN(TestStorageOpen)
+#include "tst_storage_open.moc"
