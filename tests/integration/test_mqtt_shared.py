@@ -1,0 +1,126 @@
+"""Shared subscriptions ($share/{ShareName}/{filter}, MQTT 5.0 4.8.2) against a real ferryd."""
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ferry_harness import (CONNACK, DISCONNECT, PUBLISH, SUBACK, BrokerTestCase,  # noqa: E402
+                           parse_ack_v5, parse_publish, raw_connect, raw_subscribe)
+
+
+class Shared(BrokerTestCase):
+    def test_each_message_to_one_member_round_robin_4_8_2(self):
+        """5.0 4.8.2: each message matching a shared subscription is sent to only one of the
+        sessions in the group. Ferry (issue 2) picks members round robin: 3 members and 30 QoS 1
+        messages -> 10 each, every message exactly once overall."""
+        members = []
+        for i in range(3):
+            m = self.connected("sh%d" % i, 5)
+            self.assertEqual(m.subscribe("$share/g/sh/#", 1), [1])
+            members.append(m)
+        p = self.connected("sh-pub", 5)
+        for i in range(30):
+            p.publish("sh/t", b"%d" % i, 1)
+        total = lambda: sum(len(m.messages) for m in members)  # noqa: E731
+        self.assertTrue(members[0].wait(lambda: total() >= 30, 5.0) or total() >= 30,
+                        "only %d of 30 delivered" % total())
+        members[0].wait(lambda: total() > 30, 0.4)
+        payloads = sorted(int(msg.payload) for m in members for msg in m.messages)
+        self.assertEqual(payloads, list(range(30)), "each message exactly once in the group")
+        self.assertEqual([len(m.messages) for m in members], [10, 10, 10])
+        for m in members:
+            self.assertEqual([msg.topic for msg in m.messages], ["sh/t"] * 10)
+
+    def test_groups_and_plain_subscribers_each_get_a_copy_4_8_2(self):
+        """5.0 4.8.2: a shared subscription is independent of other groups and of non-shared
+        subscriptions to the same filter: each gets its own copy."""
+        g1 = self.connected("g1", 5)
+        g1.subscribe("$share/one/ind/t", 1)
+        g2 = self.connected("g2", 5)
+        g2.subscribe("$share/two/ind/t", 1)
+        plain = self.connected("plain", 5)
+        plain.subscribe("ind/t", 1)
+        p = self.connected("ind-pub", 5)
+        p.publish("ind/t", b"x", 1)
+        for c in (g1, g2, plain):
+            self.assertTrue(c.wait_messages(1, 5.0))
+
+    def test_unacked_messages_redistributed_when_member_leaves_4_8_2(self):
+        """5.0 4.8.2: if a member's connection breaks before it acknowledged a QoS 1 message and
+        its session ends, the Server SHOULD send the message to another member. Ferry (issue 2)
+        does: member A never acks and disconnects (session expiry 0), member B ends up with
+        every message."""
+        a = self.raw()
+        a.send(raw_connect("sha", version=5))
+        a.expect(CONNACK)
+        a.send(raw_subscribe(1, [("$share/rd/rd/t", 1)], version=5))
+        a.expect(SUBACK)
+        b = self.connected("shb", 5)
+        b.subscribe("$share/rd/rd/t", 1)
+        p = self.connected("rd-pub", 5)
+        for i in range(6):
+            p.publish("rd/t", b"%d" % i, 1)
+        held = []
+        deadline = time.monotonic() + 5.0
+        while len(held) + len(b.messages) < 6 and time.monotonic() < deadline:
+            try:
+                t, flags, body = a.read_packet(0.2)
+            except socket.timeout:
+                continue
+            self.assertEqual(t, PUBLISH)
+            held.append(parse_publish(flags, body, 5)["payload"])
+        self.assertTrue(held, "member A got nothing: the test needs A to hold some")
+        a.close()
+        self.assertTrue(b.wait_messages(6, 5.0),
+                        "B got %r; A held %r" % ([m.payload for m in b.messages], held))
+        self.assertEqual(sorted(int(m.payload) for m in b.messages), list(range(6)))
+
+    def test_retained_not_sent_to_shared_subscription_3_8_4(self):
+        """5.0 4.8.2 / 3.8.4: retained messages are not sent to a session when it subscribes to a
+        shared subscription."""
+        p = self.connected("shr-pub", 5)
+        p.publish("shr/t", b"retained", 1, retain=True)
+        s = self.connected("shr", 5)
+        s.subscribe("$share/g/shr/t", 1)
+        p.publish("shr/t", b"live", 1)
+        self.assertTrue(s.wait_messages(1, 5.0))
+        s.wait(lambda: len(s.messages) > 1, 0.3)
+        self.assertEqual([m.payload for m in s.messages], [b"live"])
+
+    def _refused(self, flt, opts=1):
+        """SUBSCRIBE flt -> either a SUBACK failure code (>= 0x80) or a DISCONNECT with a reason
+        >= 0x80 and a close. Returns the reason code."""
+        r = self.raw()
+        r.send(raw_connect("bad-" + str(abs(hash(flt)))[:6], version=5))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [(flt, opts)], version=5))
+        t, flags, body = r.read_packet(5.0)
+        if t == SUBACK:
+            mid, p, codes = parse_ack_v5(body)
+            self.assertEqual(len(codes), 1)
+            self.assertGreaterEqual(codes[0], 0x80, "%r was granted" % flt)
+            return codes[0]
+        self.assertEqual(t, DISCONNECT, "unexpected packet %d for %r" % (t, flt))
+        self.assertGreaterEqual(body[0], 0x80)
+        self.assertTrue(r.wait_closed(5.0))
+        return body[0]
+
+    def test_malformed_share_names_refused_MQTT_4_8_2_1_and_2(self):
+        """5.0 MQTT-4.8.2-1: a ShareName is at least one character; MQTT-4.8.2-2: it contains no
+        '/', '+' or '#' and is followed by '/' and a Topic Filter. "$share/ab" (no filter),
+        "$share//t" (empty name), "$share/a+/t" and "$share/#/t" are refused (SUBACK 0x8F Topic
+        Filter invalid, or a DISCONNECT with an error reason)."""
+        for flt in ("$share/ab", "$share//t", "$share/a+/t", "$share/#/t", "$share/g/"):
+            self._refused(flt)
+
+    def test_no_local_on_shared_subscription_is_protocol_error_MQTT_3_8_3_4(self):
+        """5.0 MQTT-3.8.3-4: No Local 1 on a Shared Subscription is a Protocol Error (the Server
+        closes with DISCONNECT 0x82)."""
+        code = self._refused("$share/g/nl/t", opts=1 | 0x04)
+        self.assertEqual(code, 0x82)
+
+
+if __name__ == "__main__":
+    unittest.main()
