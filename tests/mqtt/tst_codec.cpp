@@ -43,6 +43,7 @@ private slots:
     void roundTrip();
     void connectPasswordWithoutUsernameAllowedIn5();
     void connectDecodedWithItsOwnVersion();
+    void protocolLayerChecksAreLeftToIt();
     void encodePublishPatchesPacketIdAndDup();
     void encodePublishLongHeader();
     void remainingLengthVarIntBoundaries_data();
@@ -557,6 +558,25 @@ void TstCodec::connectDecodedWithItsOwnVersion()
     QCOMPARE(oldBytes.left(10).toHex(' '),
              hex("10 14 | CONNECT\n 00 06 4d 51 49 73 64 70 | \"MQIsdp\"\n").toHex(' '));
     QVERIFY(codectest::decodeOk(oldBytes, ProtocolVersion::V5) == Packet(old));
+}
+
+void TstCodec::protocolLayerChecksAreLeftToIt()
+{
+    // Topic alias 0 (3.3.2.3.4) and a subscription identifier in a client's PUBLISH
+    // (MQTT-3.3.4-6) depend on direction and session state: the codec decodes them and the
+    // protocol layer refuses them.
+    const QByteArray alias0 = hex("30 08 | PUBLISH\n"
+                                  "00 01 74 | topic t\n"
+                                  "03 23 00 00 | property length 3, topic alias 0\n"
+                                  "78 | payload\n");
+    const Packet p = codectest::decodeOk(alias0, ProtocolVersion::V5);
+    QCOMPARE(std::get<Publish>(p).properties.topicAlias.value_or(99), std::uint16_t(0));
+    const QByteArray subId = hex("30 06 | PUBLISH\n"
+                                 "00 01 74 | topic t\n"
+                                 "02 0b 07 | property length 2, subscription id 7\n");
+    QCOMPARE(std::get<Publish>(codectest::decodeOk(subId, ProtocolVersion::V5))
+                 .properties.subscriptionIdentifiers,
+             QList<std::uint32_t>{7});
 }
 
 void TstCodec::encodePublishPatchesPacketIdAndDup()

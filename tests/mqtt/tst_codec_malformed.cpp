@@ -47,6 +47,7 @@ private slots:
     void unsupportedProtocolLevelReportsLevel_MQTT_3_1_2_2();
     void malformedConnect5ReportsLevel();
     void userPropertyCapIsASetting();
+    void defaultUserPropertyCap();
     void errorIsSticky();
     void packetTooLargeBeforeBody_CVE_2017_7651();
 };
@@ -267,6 +268,28 @@ void TstCodecMalformed::userPropertyCapIsASetting()
     QCOMPARE(int(enough.next(out, err)), int(Decoder::Status::Packet));
     QCOMPARE(std::get<Connect>(out).properties.userProperties.size(), 2);
     QCOMPARE(std::get<Connect>(out).will->properties.userProperties.size(), 1);
+}
+
+void TstCodecMalformed::defaultUserPropertyCap()
+{
+    // 65,536 empty user properties (5 bytes each) in one CONNECT: one over the default cap.
+    const int count = int(Decoder::DefaultMaxUserProperties) + 1;
+    QByteArray props;
+    for (int i = 0; i < count; ++i)
+        props += hex("26 00 00 00 00");
+    QByteArray body = hex("00 04 4d 51 54 54 05 02 00 00");
+    body += hex("80 80 14 | property length 327,680 = 0x50000");
+    body += props;
+    body += hex("00 00 | client id");
+    QCOMPARE(props.size(), 0x50000);
+    QByteArray bytes = hex("10 | CONNECT");
+    bytes += hex("8f 80 14 | remaining length 327,695");
+    bytes += body;
+    QCOMPARE(body.size(), 327695);
+    Packet out;
+    DecodeError err;
+    QCOMPARE(int(decodeOne(bytes, ProtocolVersion::V5, out, err)), int(Decoder::Status::Error));
+    QCOMPARE(int(err.reasonCode), int(rc::ImplementationSpecificError));
 }
 
 void TstCodecMalformed::errorIsSticky()

@@ -5,6 +5,9 @@
 // PUBLISH payload is copied once, into that allocation. With V311 (or V31) the 3.1.1 forms are
 // written: no properties, no reason codes in PUBACK..PUBCOMP, UNSUBACK and DISCONNECT without
 // payload. With V5 the short forms are used where the spec allows them (3.4.2.1, 3.14.2.1).
+// Values are written as given: the caller maps reason codes to the dialect (a 3.1.1 CONNACK
+// return code, 3.1.1 SUBACK codes 0/1/2/0x80); in 3.1.1 a PUBACK..PUBCOMP reason code and all
+// properties are dropped because that dialect has no field for them.
 // The caller passes values the wire can carry: strings up to 65,535 bytes, a packet up to
 // 268,435,455 bytes of Remaining Length, AUTH only in V5; otherwise encode() returns an empty
 // QByteArray (and asserts in debug builds).
