@@ -299,6 +299,7 @@ class PahoClient:
     def kill(self):
         """Abnormal close: the TCP connection goes away without a DISCONNECT packet."""
         sock = self.client.socket()
+        sock = getattr(sock, "_socket", sock)  # paho's WebsocketWrapper holds the TCP socket
         if sock is not None:
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
