@@ -592,5 +592,185 @@ class RulesTest(BadInputChecks, unittest.TestCase):
         self.assertStillOpen(raw)
 
 
+class SubscribeRulesTest(BadInputChecks, unittest.TestCase):
+    """SUBSCRIBE and UNSUBSCRIBE contents (5.0 sections 3.8, 3.10)."""
+
+    def _check(self, client_id, packet, reason, version=5):
+        raw = self.connected(client_id, version=version)
+        peer = peer_of(raw)
+        raw.send(packet)
+        if version == 5:
+            self.assertDisconnect(raw, reason)
+        else:
+            self.assertClosed(raw)
+        self.assertServes()
+        self.assertLogged("client_id=" + client_id, peer, "0x%02x" % reason)
+
+    def test_subscribe_without_filters_0x82_MQTT_3_8_3_2(self):
+        # "The Payload MUST contain at least one Topic Filter and Subscription Options pair
+        # [MQTT-3.8.3-2]. A SUBSCRIBE packet with no Payload is a Protocol Error."
+        self._check("sub-empty", b"\x82"        # SUBSCRIBE
+                                 b"\x03"        # remaining length 3
+                                 b"\x00\x01"    # packet id 1
+                                 b"\x00",       # property length 0, and no payload
+                    0x82)
+
+    def test_subscribe_without_filters_v311_MQTT_3_8_3_3(self):
+        self._check("sub-empty-311", b"\x82"       # SUBSCRIBE
+                                     b"\x02"       # remaining length 2
+                                     b"\x00\x01",  # packet id 1, and no payload
+                    0x82, version=4)
+
+    def test_unsubscribe_without_filters_0x82_MQTT_3_10_3_2(self):
+        self._check("unsub-empty", b"\xa2"        # UNSUBSCRIBE
+                                   b"\x03"        # remaining length 3
+                                   b"\x00\x01"    # packet id 1
+                                   b"\x00",       # property length 0, and no payload
+                    0x82)
+
+    def test_subscribe_maximum_qos_3_0x82_3_8_3_1(self):
+        # "It is a Protocol Error if the Maximum QoS field has the value 3."
+        self._check("sub-qos3", b"\x82"              # SUBSCRIBE
+                                b"\x09"              # remaining length 9
+                                b"\x00\x01"          # packet id 1
+                                b"\x00"              # property length 0
+                                b"\x00\x03" b"s/x"   # topic filter
+                                b"\x03",             # options: Maximum QoS 3
+                    0x82)
+
+    def test_subscribe_requested_qos_3_v311_MQTT_3_8_3_4(self):
+        # 3.1.1: "The Server MUST treat a SUBSCRIBE packet as malformed and close the Network
+        # Connection if any of Reserved bits in the payload are non-zero, or QoS is not 0,1
+        # or 2" [MQTT-3.8.3-4].
+        self._check("sub-qos3-311", b"\x82"              # SUBSCRIBE
+                                    b"\x08"              # remaining length 8
+                                    b"\x00\x01"          # packet id 1
+                                    b"\x00\x03" b"s/x"   # topic filter
+                                    b"\x03",             # requested QoS 3
+                    0x81, version=4)
+
+    def test_subscribe_retain_handling_3_0x82_3_8_3_1(self):
+        # "It is a Protocol Error to send a Retain Handling value of 3."
+        self._check("sub-rh3", b"\x82"              # SUBSCRIBE
+                               b"\x09"              # remaining length 9
+                               b"\x00\x01"          # packet id 1
+                               b"\x00"              # property length 0
+                               b"\x00\x03" b"s/x"   # topic filter
+                               b"\x30",             # options: Retain Handling 3
+                    0x82)
+
+    def test_subscribe_reserved_option_bits_0x81_MQTT_3_8_3_5(self):
+        # "The Server MUST treat a SUBSCRIBE packet as malformed if any of Reserved bits in
+        # the Payload are non-zero" [MQTT-3.8.3-5].
+        self._check("sub-resv", b"\x82"              # SUBSCRIBE
+                                b"\x09"              # remaining length 9
+                                b"\x00\x01"          # packet id 1
+                                b"\x00"              # property length 0
+                                b"\x00\x03" b"s/x"   # topic filter
+                                b"\x41",             # options: reserved bit 6, QoS 1
+                    0x81)
+
+    @unittest.expectedFailure   # broker bug, reported; remove with the fix
+    def test_no_local_on_shared_subscription_0x82_MQTT_3_8_3_4(self):
+        # "It is a Protocol Error to set the No Local bit to 1 on a Shared Subscription"
+        # [MQTT-3.8.3-4].
+        self._check("sub-nolocal", b"\x82"                     # SUBSCRIBE
+                                   b"\x10"                     # remaining length 16
+                                   b"\x00\x01"                 # packet id 1
+                                   b"\x00"                     # property length 0
+                                   b"\x00\x0a" b"$share/g/s"   # shared filter
+                                   b"\x05",                    # options: No Local, QoS 1
+                    0x82)
+
+    def test_subscription_identifier_0_0x82_3_8_2_1_2(self):
+        # "It is a Protocol Error if the Subscription Identifier has a value of 0."
+        self._check("sub-id0", b"\x82"              # SUBSCRIBE
+                               b"\x0b"              # remaining length 11
+                               b"\x00\x01"          # packet id 1
+                               b"\x02"              # property length 2
+                               b"\x0b" b"\x00"      # Subscription Identifier 0
+                               b"\x00\x03" b"s/x"   # topic filter
+                               b"\x01",             # options: QoS 1
+                    0x82)
+
+
+class PublishRulesTest(BadInputChecks, unittest.TestCase):
+    """PUBLISH contents from a client (5.0 section 3.3)."""
+
+    def _check(self, client_id, packet, reason):
+        raw = self.connected(client_id, version=5)
+        peer = peer_of(raw)
+        raw.send(packet)
+        got = self.assertDisconnect(raw, reason)
+        self.assertServes()
+        self.assertLogged("client_id=" + client_id, peer, "0x%02x" % got)
+
+    def test_subscription_identifier_in_client_publish_0x82_MQTT_3_3_4_6(self):
+        # "It is a Protocol Error for a PUBLISH packet to contain any Subscription Identifier
+        # other than those received in SUBSCRIBE packet which caused it to flow. A PUBLISH
+        # packet sent from a Client to a Server MUST NOT contain a Subscription Identifier"
+        # [MQTT-3.3.4-6].
+        self._check("pub-subid", b"\x30"              # PUBLISH, QoS 0
+                                 b"\x0a"              # remaining length 10
+                                 b"\x00\x03" b"s/x"   # topic "s/x"
+                                 b"\x02"              # property length 2
+                                 b"\x0b" b"\x01"      # Subscription Identifier 1
+                                 b"hi",               # payload
+                    0x82)
+
+    def test_property_not_valid_for_publish_0x81_2_2_2_2(self):
+        # "A Control Packet which contains an Identifier which is not valid for its packet
+        # type ... is a Malformed Packet" (2.2.2.2): Session Expiry Interval in PUBLISH.
+        self._check("pub-badprop", b"\x30"                       # PUBLISH, QoS 0
+                                   b"\x0d"                       # remaining length 13
+                                   b"\x00\x03" b"s/x"            # topic "s/x"
+                                   b"\x05"                       # property length 5
+                                   b"\x11" b"\x00\x00\x00\x0a"   # Session Expiry Interval
+                                   b"hi",                        # payload
+                    0x81)
+
+    @unittest.expectedFailure   # broker bug, reported; remove with the fix
+    def test_response_topic_with_wildcard_MQTT_3_3_2_14(self):
+        # "The Response Topic MUST NOT contain wildcard characters" [MQTT-3.3.2-14]: data
+        # the protocol does not allow in a packet that parses - a Protocol Error (1.2).
+        self._check("pub-resp-wild", b"\x30"                   # PUBLISH, QoS 0
+                                     b"\x0e"                   # remaining length 14
+                                     b"\x00\x03" b"s/x"        # topic "s/x"
+                                     b"\x06"                   # property length 6
+                                     b"\x08" b"\x00\x03" b"r/#"  # Response Topic "r/#"
+                                     b"hi",                    # payload
+                    0x82)
+
+    def test_wildcard_in_topic_name_MQTT_3_3_2_2(self):
+        # "The Topic Name in the PUBLISH packet MUST NOT contain wildcard characters"
+        # [MQTT-3.3.2-2]; no reason code is named: Malformed, Protocol Error or Topic Name
+        # invalid all describe it. A "#" subscriber must not receive it.
+        wild = self.connected("pub-wild-sub", version=5)
+        wild.send(raw_subscribe(1, [("#", 0)], version=5))
+        wild.expect(SUBACK)
+        self._check("pub-wild", b"\x30"              # PUBLISH, QoS 0
+                                b"\x08"              # remaining length 8
+                                b"\x00\x03" b"a/+"   # topic "a/+"
+                                b"\x00"              # property length 0
+                                b"hi",               # payload
+                    frozenset({0x81, 0x82, 0x90}))
+        marker = self.connected("pub-wild-mk", version=5)
+        marker.send(raw_publish("marker/wild", b"m", qos=0, version=5))
+        before = publishes_before(wild, lambda m: m["topic"] == "marker/wild", 5)
+        self.assertEqual([m["topic"] for m in before if not m["topic"].startswith("serves/")],
+                         [])
+
+    def test_wildcard_in_topic_name_v311_closes_MQTT_3_3_2_2(self):
+        raw = self.connected("pub-wild-311", version=4)
+        peer = peer_of(raw)
+        raw.send(b"\x30"              # PUBLISH, QoS 0
+                 b"\x07"              # remaining length 7
+                 b"\x00\x03" b"a/#"   # topic "a/#"
+                 b"hi")               # payload
+        self.assertClosed(raw)
+        self.assertServes()
+        self.assertLogged("client_id=pub-wild-311", peer)
+
+
 if __name__ == "__main__":
     unittest.main()
