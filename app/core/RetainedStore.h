@@ -29,8 +29,8 @@ public:
     // Stores m as the retained message of m.topic(), replacing any previous one. An empty
     // payload removes it instead: "If the Payload contains zero bytes it is processed normally
     // by the Server but any retained message with the same topic name MUST be removed"
-    // [MQTT-3.3.1-6] and "A retained message with a Payload containing zero bytes MUST NOT be
-    // stored as a retained message on the Server" [MQTT-3.3.1-7] (3.1.1: MQTT-3.3.1-10/11).
+    // [MQTT-3.3.1-6] and "A zero length retained message MUST NOT be stored as a retained
+    // message on the Server" [MQTT-3.3.1-7] (3.1.1: MQTT-3.3.1-10/11).
     // Returns whether the store changed (false: an empty payload for a topic with nothing
     // retained).
     bool set(const Message &m);

@@ -31,7 +31,7 @@ bool withinLevelLimit(QByteArrayView topicOrFilter, int maxLevels)
 bool isValidTopicName(QByteArrayView topic)
 {
     // "The wildcard characters can be used in Topic Filters, but MUST NOT be used within a
-    // Topic Name" [MQTT-4.7.1-1].
+    // Topic Name" [MQTT-4.7.0-1].
     return withinSizeAndNoNul(topic) && !topic.contains('+') && !topic.contains('#');
 }
 
@@ -45,11 +45,11 @@ bool isValidTopicFilter(QByteArrayView filter)
         if (level.contains('#')) {
             // "The multi-level wildcard character MUST be specified either on its own or
             // following a topic level separator. In either case it MUST be the last character
-            // specified in the Topic Filter" [MQTT-4.7.1-2].
+            // specified in the Topic Filter" [MQTT-4.7.1-1].
             if (level.size() != 1 || !levels.atEnd())
                 return false;
         } else if (level.contains('+') && level.size() != 1) {
-            // "Where it is used, it MUST occupy an entire level of the filter" [MQTT-4.7.1-3].
+            // "Where it is used, it MUST occupy an entire level of the filter" [MQTT-4.7.1-2].
             return false;
         }
     }

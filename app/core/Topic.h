@@ -1,6 +1,7 @@
 #pragma once
 // Topic names and topic filters: validation, shared-subscription parsing and the reference
-// matcher (MQTT 5.0 sections 4.7 and 4.8.2; MQTT 3.1.1 section 4.7).
+// matcher (MQTT 5.0 sections 4.7 and 4.8.2; MQTT 3.1.1 section 4.7). Normative ids are MQTT
+// 5.0's; 3.1.1 numbers the wildcard rules one higher (4.7.1-1/2/3 for 5.0's 4.7.0-1, 4.7.1-1/2).
 //
 // Contract: inputs are UTF-8 already validated by the codec (MQTT-1.5.4-1). These functions are
 // pure, allocate nothing (except parseSharedSubscription's output) and never recurse, so a
@@ -54,12 +55,12 @@ int topicLevelCount(QByteArrayView topicOrFilter);
 // True when the topic or filter has at most maxLevels levels (stops counting early).
 bool withinLevelLimit(QByteArrayView topicOrFilter, int maxLevels = kDefaultMaxTopicLevels);
 
-// A Topic Name a client may PUBLISH to: non-empty [MQTT-4.7.3-1], no wildcard [MQTT-4.7.1-1],
+// A Topic Name a client may PUBLISH to: non-empty [MQTT-4.7.3-1], no wildcard [MQTT-4.7.0-1],
 // no U+0000 [MQTT-4.7.3-2], at most 65,535 bytes [MQTT-4.7.3-3].
 bool isValidTopicName(QByteArrayView topic);
 
 // A Topic Filter a client may SUBSCRIBE to: non-empty, no U+0000, at most 65,535 bytes, '#' alone
-// in the last level [MQTT-4.7.1-2], '+' alone in its level [MQTT-4.7.1-3]. A "$share/..." filter
+// in the last level [MQTT-4.7.1-1], '+' alone in its level [MQTT-4.7.1-2]. A "$share/..." filter
 // is also syntactically a filter; whether it is a well-formed shared subscription is
 // parseSharedSubscription's job.
 bool isValidTopicFilter(QByteArrayView filter);

@@ -9,10 +9,10 @@ using namespace ferry::core;
 class TstTopic : public QObject {
     Q_OBJECT
 private slots:
-    void topicNameValidity_MQTT_4_7_1_1_data();
-    void topicNameValidity_MQTT_4_7_1_1();
-    void topicFilterValidity_MQTT_4_7_1_2_and_3_data();
-    void topicFilterValidity_MQTT_4_7_1_2_and_3();
+    void topicNameValidity_MQTT_4_7_0_1_data();
+    void topicNameValidity_MQTT_4_7_0_1();
+    void topicFilterValidity_MQTT_4_7_1_1_and_2_data();
+    void topicFilterValidity_MQTT_4_7_1_1_and_2();
     void lengthLimit_MQTT_4_7_3_3();
     void sharedSubscription_MQTT_4_8_2_data();
     void sharedSubscription_MQTT_4_8_2();
@@ -25,7 +25,7 @@ private slots:
     void deepTopicDoesNotRecurse();
 };
 
-void TstTopic::topicNameValidity_MQTT_4_7_1_1_data()
+void TstTopic::topicNameValidity_MQTT_4_7_0_1_data()
 {
     QTest::addColumn<QByteArray>("topic");
     QTest::addColumn<bool>("valid");
@@ -45,14 +45,14 @@ void TstTopic::topicNameValidity_MQTT_4_7_1_1_data()
     QTest::newRow("nul MQTT-4.7.3-2") << QByteArray("a\0b", 3) << false;
 }
 
-void TstTopic::topicNameValidity_MQTT_4_7_1_1()
+void TstTopic::topicNameValidity_MQTT_4_7_0_1()
 {
     QFETCH(QByteArray, topic);
     QFETCH(bool, valid);
     QCOMPARE(isValidTopicName(topic), valid);
 }
 
-void TstTopic::topicFilterValidity_MQTT_4_7_1_2_and_3_data()
+void TstTopic::topicFilterValidity_MQTT_4_7_1_1_and_2_data()
 {
     QTest::addColumn<QByteArray>("filter");
     QTest::addColumn<bool>("valid");
@@ -83,7 +83,7 @@ void TstTopic::topicFilterValidity_MQTT_4_7_1_2_and_3_data()
     QTest::newRow("shared form is a filter") << QByteArray("$share/g/a/#") << true;
 }
 
-void TstTopic::topicFilterValidity_MQTT_4_7_1_2_and_3()
+void TstTopic::topicFilterValidity_MQTT_4_7_1_1_and_2()
 {
     QFETCH(QByteArray, filter);
     QFETCH(bool, valid);
