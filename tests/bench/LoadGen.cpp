@@ -473,6 +473,7 @@ void LoadGen::handlePacket(Client &c, uint8_t type, uint8_t flags, const uint8_t
     }
     case wire::kPingresp:
         ++pingsAnswered_;
+        lastPingrespNs_ = now;
         return;
     default:
         ++protocolErrors_;
@@ -753,6 +754,7 @@ bool LoadGen::runIdle()
             sampled = true;
         }
         if (!pinged && now >= pingAt) {
+            pingSentNs_ = now;
             for (int id : idleIds_) {
                 Client &c = clients_[id];
                 if (c.state != State::Ready)
@@ -805,6 +807,9 @@ std::string LoadGen::resultJson() const
         j.num("connects_per_s", secs > 0 ? connected_ / secs : 0);
         j.integer("pings_sent", int64_t(pingsSent_));
         j.integer("pings_answered", int64_t(pingsAnswered_));
+        // From sending all PINGREQs to the last PINGRESP (or the give-up point if some never came).
+        if (pingSentNs_ > 0 && lastPingrespNs_ >= pingSentNs_)
+            j.num("pings_last_answer_s", double(lastPingrespNs_ - pingSentNs_) / 1e9);
         j.integer("disconnects", int64_t(disconnects_));
         if (opt_.brokerPid > 0) {
             j.integer("broker_rss_kb_before", brokerRssBefore_);

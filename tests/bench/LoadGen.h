@@ -141,6 +141,8 @@ private:
     uint64_t protocolErrors_ = 0;
     uint64_t pingsSent_ = 0;
     uint64_t pingsAnswered_ = 0;
+    int64_t pingSentNs_ = 0; // idle: when the round of PINGREQs went out
+    int64_t lastPingrespNs_ = 0;
     int64_t publishStartNs_ = 0;
     int64_t publishStopNs_ = 0;
     int64_t lastReceiveNs_ = 0;

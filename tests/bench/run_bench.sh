@@ -123,21 +123,25 @@ EOF
     fi
 }
 
-# stop_broker -> prints "true" if the broker was still alive when asked to stop
+# stop_broker -> prints how the broker ended: "term" (exited within 5 s of SIGTERM), "kill"
+# (still running after 5 s: SIGKILLed) or "dead" (had already exited, i.e. crashed)
 stop_broker() {
-    local alive=false i
+    local how=dead i
     if kill -0 "$BROKER_PID" 2>/dev/null; then
-        alive=true
+        how=term
         kill -TERM "$BROKER_PID" 2>/dev/null || true
         for i in $(seq 1 50); do
             kill -0 "$BROKER_PID" 2>/dev/null || break
             sleep 0.1
         done
-        kill -KILL "$BROKER_PID" 2>/dev/null || true
+        if kill -0 "$BROKER_PID" 2>/dev/null; then
+            how=kill
+            kill -KILL "$BROKER_PID" 2>/dev/null || true
+        fi
     fi
     wait "$BROKER_PID" 2>/dev/null || true
     BROKER_PID=""
-    echo "$alive"
+    echo "$how"
 }
 
 # label|arguments for ferry_loadgen
@@ -177,13 +181,15 @@ for rep in $(seq 1 "$REPEATS"); do
                 --broker-pid "$BROKER_PID" $args)
             code=$?
             set -e
-            alive=$(stop_broker)
+            stopped=$(stop_broker)
+            alive=true
+            [[ "$stopped" != dead ]] || alive=false
             [[ -n "$json" ]] || json='{"error":"no output from ferry_loadgen"}'
-            printf '{"broker":"%s","label":"%s","rep":%d,"exit":%d,"alive":%s,"result":%s}\n' \
-                "$broker" "$label" "$rep" "$code" "$alive" "$json" >>"$RESULTS"
-            echo "rep $rep $label $broker exit=$code alive=$alive" >&2
-            if [[ "$alive" != true ]]; then
-                echo "  $broker died during $label; last log lines:" >&2
+            printf '{"broker":"%s","label":"%s","rep":%d,"exit":%d,"alive":%s,"stopped":"%s","result":%s}\n' \
+                "$broker" "$label" "$rep" "$code" "$alive" "$stopped" "$json" >>"$RESULTS"
+            echo "rep $rep $label $broker exit=$code stopped=$stopped" >&2
+            if [[ "$stopped" != term ]]; then
+                echo "  $broker: $stopped during/after $label; last log lines:" >&2
                 tail -n 20 "$WORK/$broker/broker.log" >&2 || true
             fi
         done

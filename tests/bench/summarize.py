@@ -47,6 +47,8 @@ def fmt(value, kind):
         return f"{value:.2f}"
     if kind == "kb":
         return f"{value:.1f}"
+    if kind == "mb":
+        return f"{value / 1024:.1f}"
     if kind == "s":
         return f"{value:.2f}"
     if kind == "int":
@@ -101,6 +103,14 @@ def main():
     w("- Broker CPU is utime+stime from /proc/<pid>/stat (all threads) over the publish and drain "
       "period, divided by messages delivered. On this 2-core machine the load generator shares "
       "the CPU with the broker: compare the two columns, not these numbers with other machines.")
+    try:
+        busy = float(env("BENCH_LOAD", "0").split()[0])
+    except ValueError:
+        busy = 0
+    if busy > float(env("BENCH_NPROC", "2")):
+        w(f"- **The machine was busy** (load average {busy:.1f} on {env('BENCH_NPROC')} cores at the "
+          "start): both brokers were starved of CPU alike, so throughput ratios approach the ratio "
+          "of CPU cost per message, and absolute rates are far below an idle machine's.")
     if "ferryd" in brokers and "ferryd" not in measured:
         w("- **ferryd: not yet measured** (no ferryd binary when this ran).")
     w("")
@@ -143,8 +153,9 @@ def main():
     row("idle", "connects/s", "connects_per_s", "rate", False)
     row("idle", f"seconds to connect {n}", "connect_seconds", "s", True)
     row("idle", "broker KB RSS per idle connection", "broker_kb_per_connection", "kb", True)
-    row("idle", "broker RSS with all connected (MB)", "broker_rss_kb_connected", "kb", True)
-    row("idle", "PINGREQs answered", "pings_answered", "int", False)
+    row("idle", "broker RSS with all connected (MB)", "broker_rss_kb_connected", "mb", True)
+    row("idle", "PINGREQs answered (one to every connection at once)", "pings_answered", "int", False)
+    row("idle", "seconds until the last PINGRESP", "pings_last_answer_s", "s", True)
     w("")
 
     problems = []
@@ -153,6 +164,8 @@ def main():
         bad = []
         if not r.get("alive", True):
             bad.append("broker died")
+        if r.get("stopped") == "kill":
+            bad.append("broker still running 5 s after SIGTERM (SIGKILLed)")
         if r.get("exit", 0) != 0:
             bad.append(f"loadgen exit {r['exit']}")
         for key in ["lost", "disconnects", "connect_failures", "protocol_errors", "duplicates", "unexpected_acks"]:
