@@ -138,6 +138,41 @@ class WebSocketBadInputTest(BadInputChecks, unittest.TestCase):
         self.assertServes()
         self.assertLogged(peer, "first packet is not CONNECT")
 
+    def test_frame_length_2_pow_40_closes_at_once_RFC6455_5_2(self):
+        # A frame header announcing a terabyte: refused from the header, nothing buffered.
+        raw = self.connected("ws-huge-frame", version=5, ws=True)
+        raw.sock.sendall(b"\x82"                          # FIN, binary
+                         b"\xff"                          # MASK, 64-bit length follows
+                         b"\x00\x00\x01\x00\x00\x00\x00\x00"  # length 2^40
+                         b"\x01\x02\x03\x04")             # mask key (no payload)
+        self.assertClosed(raw)
+        self.assertServes()
+        self.assertLogged("client_disconnected", "client_id=ws-huge-frame")
+
+    def test_frame_larger_than_max_packet_size_closes(self):
+        raw = self.connected("ws-big-frame", version=5, ws=True)
+        try:
+            raw.send(b"\x30"               # PUBLISH, QoS 0
+                     b"\x88\x27"           # remaining length 5000 (0x08 + 39*128)
+                     b"\x00\x03" b"s/x"    # topic "s/x"
+                     b"\x00"               # property length 0
+                     + b"x" * 4994)        # payload: one 5003-byte frame > 1024 + 16
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.assertClosed(raw, allow=(14,))   # a DISCONNECT 0x95 first is welcome
+        self.assertServes()
+
+    @unittest.expectedFailure   # broker bug, reported; remove with the fix
+    def test_unmasked_client_frame_closes_RFC6455_5_1(self):
+        # "The server MUST close the connection upon receiving a frame that is not masked"
+        # (RFC 6455 5.1).
+        raw = self.connected("ws-unmasked", version=5, ws=True)
+        raw.sock.sendall(b"\x82"       # FIN, binary
+                         b"\x02"       # no MASK bit, length 2
+                         b"\xc0\x00")  # PINGREQ, unmasked
+        self.assertClosed(raw)         # no PINGRESP
+        self.assertServes()
+
     def test_websocket_client_receives_publish(self):
         # Delivery to a WebSocket subscriber after the bad cases: the transport still works.
         raw = self.connected("ws-recv", version=4, ws=True)
