@@ -326,6 +326,32 @@ class WillAfterBadInputTest(BadInputChecks, unittest.TestCase):
         self.assertServes()
         self.assertLogged("client_id=wdx", peer, "0x82")
 
+    def test_will_published_after_malformed_disconnect_packet(self):
+        # A DISCONNECT that is itself malformed is no normal disconnection: DISCONNECT 0x81
+        # from the broker, and the will goes out.
+        watcher = self._watch("will-w5", "will/md")
+        raw = self.raw_client()
+        raw.send(b"\x10"                    # CONNECT
+                 b"\x1f"                    # remaining length 31
+                 b"\x00\x04" b"MQTT"        # protocol name
+                 b"\x05"                    # protocol level 5
+                 b"\x06"                    # connect flags: will (QoS 0), clean start
+                 b"\x00\x3c"                # keep alive 60
+                 b"\x00"                    # property length 0
+                 b"\x00\x03" b"wmd"         # client id "wmd"
+                 b"\x00"                    # will property length 0
+                 b"\x00\x07" b"will/md"     # will topic
+                 b"\x00\x03" b"bye")        # will payload
+        self.assertEqual(raw.expect(CONNACK)[1][:2], b"\x00\x00")
+        raw.send(b"\xe0"                    # DISCONNECT
+                 b"\x07"                    # remaining length 7
+                 b"\x00"                    # reason: Normal disconnection
+                 b"\x05"                    # property length 5
+                 b"\x1f" b"\x00\x02" b"\xff\xfe")  # Reason String: ill-formed UTF-8
+        self.assertDisconnect(raw, 0x81)
+        self.assertEqual(self._wills(watcher, "will/md"), [b"bye"])
+        self.assertServes()
+
     def test_normal_disconnect_suppresses_will_MQTT_3_1_2_10(self):
         # The control case: a valid DISCONNECT 0x00 deletes the will [MQTT-3.1.2-10].
         watcher = self._watch("will-w4", "will/ok")

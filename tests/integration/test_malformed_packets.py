@@ -13,8 +13,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ferry_harness import (  # noqa: E402
-    BadInputChecks, CONNACK, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, SUBACK, parse_connack_v5,
-    parse_publish, peer_of, publishes_before, raw_publish, raw_subscribe)
+    BadInputChecks, CONNACK, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, SUBACK, UNSUBACK,
+    parse_connack_v5, parse_publish, peer_of, publishes_before, raw_publish, raw_subscribe,
+    varint)
 
 # Spec 2.2.1 asks for a non-zero Packet Identifier [MQTT-2.2.1-3] without naming the reason
 # code: the packet parses (Protocol Error, 0x82) yet its field has a value the format forbids
@@ -490,6 +491,54 @@ class RulesTest(BadInputChecks, unittest.TestCase):
         pub.send(raw_publish("q2/dup", b"end", qos=0, version=5))
         before = publishes_before(sub, lambda m: m["payload"] == b"end", 5, limit=300)
         self.assertEqual([m["payload"] for m in before], [b"once", b"twice"])
+        self.assertServes()
+
+    def test_qos2_resend_after_reconnect_not_delivered_twice_MQTT_4_3_3(self):
+        # The QoS 2 state survives in the session: after a reconnect with Clean Start 0 the
+        # resent PUBLISH (same id, DUP) is answered with PUBREC and not delivered again.
+        sub = self.connected("q2rc-sub", version=5)
+        sub.send(raw_subscribe(1, [("q2/rc", 0)], version=5))
+        sub.expect(SUBACK)
+        resume = b"\x11\x00\x00\x01\x2c"          # Session Expiry Interval 300
+        first = self.connected("q2rc-pub", version=5, clean=False, properties=resume)
+        publish = (b"\x34"                          # PUBLISH, QoS 2
+                   b"\x0f"                          # remaining length 15
+                   b"\x00\x05" b"q2/rc"             # topic "q2/rc"
+                   b"\x00\x0b"                      # packet id 11
+                   b"\x00"                          # property length 0
+                   b"first")                        # payload
+        first.send(publish)
+        self.assertEqual(first.expect(PUBREC)[1][:2], b"\x00\x0b")
+        first.close()                               # gone before PUBREL
+        self.assertTrue(self.broker.wait_for_log("client_disconnected client_id=q2rc-pub "))
+        second = self.connected("q2rc-pub", version=5, clean=False, properties=resume)
+        self.assertEqual(second.connack[0], 1, "session not resumed")
+        second.send(b"\x3c" + publish[1:])          # the same PUBLISH, DUP set
+        _, body = second.expect(PUBREC)
+        self.assertEqual(body[:2], b"\x00\x0b")
+        self.assertIn(body[2:3], (b"", b"\x00"))
+        second.send(b"\x62\x02\x00\x0b")            # PUBREL, packet id 11
+        _, body = second.expect(PUBCOMP)
+        self.assertEqual(body[:3].ljust(3, b"\x00"), b"\x00\x0b\x00")  # Success: id known
+        second.send(raw_publish("q2/rc", b"end", qos=0, version=5))
+        before = publishes_before(sub, lambda m: m["payload"] == b"end", 5)
+        self.assertEqual([m["payload"] for m in before], [b"first"])
+
+    def test_subscribe_and_unsubscribe_20000_filters_bounded(self):
+        # One SUBSCRIBE of 200 kB: answered in full, in bounded time, and undone the same way.
+        raw = self.connected("many-filters", version=5)
+        filters = ["mf/%05d" % i for i in range(20000)]
+        raw.send(raw_subscribe(2, [(f, 1) for f in filters], version=5))
+        _, body = raw.expect(SUBACK, timeout=20.0)
+        self.assertEqual(body[:3], b"\x00\x02\x00")
+        self.assertEqual(body[3:], b"\x01" * 20000)
+        unsub = b"\x00\x03" b"\x00" + b"".join(
+            len(f).to_bytes(2, "big") + f.encode() for f in filters)
+        raw.send(b"\xa2" + varint(len(unsub)) + unsub)   # UNSUBSCRIBE, all of them
+        _, body = raw.expect(UNSUBACK, timeout=20.0)
+        self.assertEqual(body[:3], b"\x00\x03\x00")
+        self.assertEqual(body[3:], b"\x00" * 20000)
+        self.assertStillOpen(raw)
         self.assertServes()
 
     # -- topic aliases ---------------------------------------------------------------
