@@ -6,6 +6,7 @@ serves a normal publish/subscribe, (c) that the log names the client (id or peer
 The bytes are written by hand, one field per line.
 """
 import os
+import select
 import socket
 import sys
 import time
@@ -13,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ferry_harness import (  # noqa: E402
-    BadInputChecks, CONNACK, parse_connack_v5, peer_of)
+    BadInputChecks, CONNACK, DISCONNECT, parse_connack_v5, peer_of)
 
 
 class PacketSizeTest(BadInputChecks, unittest.TestCase):
@@ -276,6 +277,49 @@ class PacketSizeTest(BadInputChecks, unittest.TestCase):
         self.assertDisconnect(raw, 0x81)  # Malformed Packet
         self.assertServes()
         self.assertLogged("client_id=topic-len", peer, "0x81")
+
+
+class KeepAliveTest(BadInputChecks, unittest.TestCase):
+    """A packet sent one byte at a time is not a packet: keep alive counts whole packets."""
+
+    @unittest.expectedFailure   # broker bug, reported; remove with the fix
+    def test_trickled_partial_packet_does_not_reset_keep_alive_MQTT_3_1_2_22(self):
+        # "If the Keep Alive value is non-zero and the Server does not receive an MQTT Control
+        # Packet from the Client within one and a half times the Keep Alive time period, it
+        # MUST close the Network Connection to the Client as if the network had failed"
+        # [MQTT-3.1.2-22]. Keep alive 1 s: the limit is 1.5 s; the client trickles the body
+        # of a 100-byte PUBLISH at one byte per 0.5 s for up to 8 s (five times the limit).
+        raw = self.connected("trickle", version=5, keepalive=1)
+        peer = peer_of(raw)
+        raw.send(b"\x30"                 # PUBLISH, QoS 0
+                 b"\x64")                # remaining length 100, body to follow slowly
+        ended = False
+        for _ in range(16):
+            readable, _, _ = select.select([raw.sock], [], [], 0.5)
+            if readable:
+                ended = True             # the broker spoke (DISCONNECT) or closed
+                break
+            try:
+                raw.send(b"x")           # one more body byte: still no whole packet
+            except (BrokenPipeError, ConnectionResetError):
+                ended = True
+                break
+        self.assertTrue(ended, "still open after 8 s of trickling with keep alive 1 s")
+        self.assertClosed(raw, timeout=2.0, allow=(DISCONNECT,))
+        for _, _, body in raw.seen:
+            self.assertEqual(body[:1], b"\x8d")   # Keep Alive timeout
+        self.assertServes()
+        self.assertLogged("keepalive_timeout", "client_id=trickle", peer)
+
+    def test_idle_client_closed_after_keep_alive_MQTT_3_1_2_22(self):
+        # The control case: nothing at all is sent after CONNACK.
+        raw = self.connected("idle-ka", version=5, keepalive=1)
+        peer = peer_of(raw)
+        self.assertClosed(raw, timeout=10.0, allow=(DISCONNECT,))
+        for _, _, body in raw.seen:
+            self.assertEqual(body[:1], b"\x8d")
+        self.assertServes()
+        self.assertLogged("keepalive_timeout", "client_id=idle-ka", peer)
 
 
 class ConnectTimeoutTest(BadInputChecks, unittest.TestCase):
