@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +36,14 @@ int64_t nowNs()
 int64_t secondsToNs(double s)
 {
     return int64_t(s * 1e9);
+}
+
+double selfCpuSeconds()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval &tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 void putLe(uint8_t *p, uint64_t v, int bytes)
@@ -692,6 +701,7 @@ bool LoadGen::runThroughput()
         return false;
 
     sampleBroker(brokerCpuBefore_, brokerRssBefore_);
+    selfCpuBefore_ = selfCpuSeconds();
     publishing_ = true;
     publishStartNs_ = nowNs();
     for (int id : publisherIds_)
@@ -723,6 +733,7 @@ bool LoadGen::runThroughput()
         keepAliveTick(now);
     }
     drainEndNs_ = nowNs();
+    selfCpuAfter_ = selfCpuSeconds();
     sampleBroker(brokerCpuAfter_, brokerRssAfter_);
 
     for (Client &c : clients_) {
@@ -848,6 +859,11 @@ std::string LoadGen::resultJson() const
         j.num("latency_p50_us", double(latency_.quantile(0.50)) / 1e3);
         j.num("latency_p99_us", double(latency_.quantile(0.99)) / 1e3);
         j.num("latency_max_us", double(latency_.max()) / 1e3);
+        // Near 1.0 means the load generator, not the broker, set the pace.
+        const double measuredSecs = double(drainEndNs_ - publishStartNs_) / 1e9;
+        j.num("loadgen_cpu_s", selfCpuAfter_ - selfCpuBefore_);
+        if (measuredSecs > 0)
+            j.num("loadgen_cpu_share", (selfCpuAfter_ - selfCpuBefore_) / measuredSecs);
         j.integer("unexpected_acks", int64_t(unexpectedAcks_));
         j.integer("disconnects", int64_t(disconnects_));
         j.integer("connect_failures", int64_t(connectFailures_));

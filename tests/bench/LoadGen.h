@@ -152,6 +152,7 @@ private:
     int64_t connectElapsedNs_ = 0;
     // Broker samples (if brokerPid).
     double brokerCpuBefore_ = -1, brokerCpuAfter_ = -1;
+    double selfCpuBefore_ = 0, selfCpuAfter_ = 0; // this process, to show when it is the limit
     long brokerRssBefore_ = -1, brokerRssAfter_ = -1, brokerRssEnd_ = -1;
 };
 

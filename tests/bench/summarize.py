@@ -144,6 +144,7 @@ def main():
         row(label, "latency p50 (ms)", "latency_p50_us", "ms", True)
         row(label, "latency p99 (ms)", "latency_p99_us", "ms", True)
         row(label, "lost (sum of runs)", "lost", "int", True, total)
+        row(label, "load generator CPU share (1.0 = it was the limit)", "loadgen_cpu_share", "cpu", True)
     row("paced", "latency p50 (µs)", "latency_p50_us", "us", True)
     row("paced", "latency p99 (µs)", "latency_p99_us", "us", True)
     row("paced", "broker CPU-s per million", "broker_cpu_s_per_million", "cpu", True)
