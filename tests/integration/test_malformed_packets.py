@@ -731,6 +731,26 @@ class SubscribeRulesTest(BadInputChecks, unittest.TestCase):
                                    b"\x05",                    # options: No Local, QoS 1
                     0x82)
 
+    @unittest.expectedFailure   # broker bug, reported; remove with the fix
+    def test_disconnect_within_client_maximum_packet_size_MQTT_3_14_2_3(self):
+        # "The Server MUST NOT send packets exceeding Maximum Packet Size to the Client"
+        # [MQTT-3.1.2-24]; of the Reason String: "The sender MUST NOT send this property if it
+        # would increase the size of the DISCONNECT packet beyond the Maximum Packet Size
+        # specified by the receiver" [MQTT-3.14.2-3]. The client allows 20 bytes.
+        raw = self.connected("sub-mps", version=5,
+                             properties=b"\x27" b"\x00\x00\x00\x14")  # Maximum Packet Size 20
+        raw.send(b"\x82"                     # SUBSCRIBE
+                 b"\x10"                     # remaining length 16
+                 b"\x00\x01"                 # packet id 1
+                 b"\x00"                     # property length 0
+                 b"\x00\x0a" b"$share/g/s"   # shared filter
+                 b"\x05")                    # options: No Local (Protocol Error), QoS 1
+        ptype, _, body = raw.read_packet()
+        self.assertEqual((ptype, body[:1]), (DISCONNECT, b"\x82"))
+        self.assertLessEqual(2 + len(body), 20, "DISCONNECT of %d bytes sent to a client "
+                             "whose Maximum Packet Size is 20" % (2 + len(body)))
+        self.assertClosed(raw)
+
     def test_subscription_identifier_0_0x82_3_8_2_1_2(self):
         # "It is a Protocol Error if the Subscription Identifier has a value of 0."
         self._check("sub-id0", b"\x82"              # SUBSCRIBE
