@@ -283,6 +283,7 @@ class RulesTest(BadInputChecks, unittest.TestCase):
         # Mosquitto spent quadratic CPU on many user properties. The broker must answer
         # (CONNACK, any reason) or close within a few seconds and stay responsive.
         raw = self.raw_client()
+        peer = peer_of(raw)
         pair = (b"\x26"             # User Property
                 b"\x00\x01" b"k"    # name "k"
                 b"\x00\x01" b"v")   # value "v"
@@ -299,6 +300,7 @@ class RulesTest(BadInputChecks, unittest.TestCase):
                                      + b"\x00\x02" b"up")  # client id "up"
         self.assertIn(answer, (CONNACK, None))
         self.assertServes()
+        self.assertLogged(peer)       # accepted (client_connected) or refused, with the peer
 
     def test_publish_with_100k_user_properties_bounded(self):
         raw = self.connected("many-props-pub", version=5)
