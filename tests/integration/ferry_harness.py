@@ -285,16 +285,29 @@ class PahoClient:
 
     def stop(self):
         """Stops the network thread without a DISCONNECT packet (for cleanup)."""
-        try:
-            self.client.loop_stop()
-        except Exception:
-            pass
+        self.signal_stop()
+        thread = getattr(self.client, "_thread", None)
+        if thread is not None:
+            thread.join(5.0)
+            self.client._thread = None
         try:
             sock = self.client.socket()
             if sock:
                 sock.close()
         except Exception:
             pass
+
+    def signal_stop(self):
+        """Asks paho's network thread to end and wakes it (its select() otherwise sleeps up to
+        1 s), so many clients can be stopped in parallel. Uses paho 1.6 internals, guarded."""
+        c = self.client
+        c._thread_terminate = True
+        wake = getattr(c, "_sockpairW", None)
+        if wake is not None:
+            try:
+                wake.send(b"0")
+            except OSError:
+                pass
 
     def kill(self):
         """Abnormal close: the TCP connection goes away without a DISCONNECT packet."""
@@ -517,6 +530,9 @@ class BrokerTestCase(unittest.TestCase):
         self.addCleanup(self._teardown_broker)
 
     def _teardown_broker(self):
+        for c in self._clients:
+            if isinstance(c, PahoClient):
+                c.signal_stop()
         for c in self._clients:
             if isinstance(c, PahoClient):
                 c.stop()
