@@ -286,6 +286,40 @@ class TopicTest(BadInputChecks, unittest.TestCase):
             pass                                   # closed: also allowed
         self.assertServes()
 
+    def test_topic_levels_at_the_limit_delivered(self):
+        # max_topic_levels defaults to 128: a 128-level topic and filter are fine, and the
+        # 129-level topic is refused (Topic Name invalid) - the boundary of the check above.
+        at_limit = "/".join(["t"] * 128)
+        sub = self.connected("levels-sub", version=5)
+        sub.send(raw_subscribe(1, [(at_limit, 0), ("/".join(["+"] * 128), 0)], version=5))
+        self.assertEqual(sub.expect(SUBACK)[1], b"\x00\x01" b"\x00" b"\x00\x00")
+        pub = self.connected("levels-pub", version=5)
+        pub.send(raw_publish(at_limit, b"deep-ok", qos=1, mid=1, version=5))
+        self.assertEqual(pub.expect(PUBACK)[1][:2], b"\x00\x01")
+        flags, body = sub.expect(PUBLISH)
+        self.assertEqual(parse_publish(flags, body, 5)["payload"], b"deep-ok")
+        pub.send(raw_publish(at_limit + "/t", b"too-deep", qos=1, mid=2, version=5))
+        ptype, _, body = pub.read_packet()
+        if ptype == PUBACK:
+            self.assertEqual(body[:3], b"\x00\x02\x90")
+        else:
+            self.assertEqual((ptype, body[:1]), (DISCONNECT, b"\x90"))
+
+    def test_topic_of_65535_bytes_no_crash_1_5_4(self):
+        # The longest UTF-8 Encoded String (1.5.4: up to 65,535 bytes) as a topic name and as
+        # a filter: delivered like any other.
+        topic = "L" * 65535
+        sub = self.connected("long-sub", version=5)
+        sub.send(raw_subscribe(1, [(topic, 0)], version=5))
+        self.assertEqual(sub.expect(SUBACK)[1], b"\x00\x01" b"\x00" b"\x00")
+        pub = self.connected("long-pub", version=5)
+        pub.send(raw_publish(topic, b"long", qos=1, mid=1, version=5))
+        self.assertEqual(pub.expect(PUBACK)[1][:2], b"\x00\x01")
+        flags, body = sub.expect(PUBLISH)
+        msg = parse_publish(flags, body, 5)
+        self.assertEqual((len(msg["topic"]), msg["payload"]), (65535, b"long"))
+        self.assertServes()
+
     def test_subscribe_1000_levels_refused_0x8f(self):
         deep = "/".join(["+"] * 999 + ["#"])
         raw = self.connected("deep-sub", version=5)
