@@ -10,6 +10,7 @@
 #include <QList>
 #include <QPair>
 #include <QSharedData>
+#include <QVarLengthArray>
 
 #include <cstdint>
 #include <optional>
@@ -42,6 +43,15 @@ struct MessageData : QSharedData {
     QByteArray originUsername;
     QByteArray originPeerHost;
     std::uint64_t id = 0;   // broker-unique, assigned by Broker::publish
+
+    // Protocol adapters cache a message's encoded form here, keyed by what changes the
+    // bytes (protocol version, QoS, flags), so a fan-out encodes it once, not per receiver.
+    // Touched only on the broker's thread.
+    struct WireForm {
+        std::uint32_t key;
+        QByteArray bytes;
+    };
+    mutable QVarLengthArray<WireForm, 2> wireCache;
 };
 
 class Message {
@@ -58,7 +68,12 @@ public:
 
     const MessageData &data() const { return *d; }
     // Mutable access: detaches if shared. Use only while building a message.
-    MessageData &edit() { d.detach(); return *d; }
+    MessageData &edit()
+    {
+        d.detach();
+        d->wireCache.clear();
+        return *d;
+    }
 
     const QByteArray &topic() const { return d->topic; }
     const QByteArray &payload() const { return d->payload; }
@@ -84,6 +99,7 @@ public:
             return *this;
         Message copy = *this;
         copy.d.detach();
+        copy.d->wireCache.clear();
         copy.d->qos = qos;
         copy.d->retain = retain;
         return copy;

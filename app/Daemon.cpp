@@ -1,0 +1,226 @@
+#include "Daemon.h"
+
+#include "config/ConfigLoader.h"
+#include "config/ConfigReload.h"
+#include "mqtt/Connection.h"
+#include "net/TcpListener.h"
+#include "net/WebSocketListener.h"
+
+#include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QTimer>
+
+#include <csignal>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifdef FERRY_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+Q_LOGGING_CATEGORY(lcDaemon, "ferry.daemon")
+
+namespace ferry {
+
+namespace {
+int g_signalPipe[2] = {-1, -1};
+
+void signalHandler(int signal)
+{
+    const char byte = char(signal);
+    // write() is async-signal-safe; the event loop reads it from the other end.
+    [[maybe_unused]] const ssize_t ignored = ::write(g_signalPipe[1], &byte, 1);
+}
+
+core::Limits toCoreLimits(const config::LimitsConfig &l)
+{
+    core::Limits limits;
+    limits.maxInflight = l.maxInflight;
+    limits.maxQueuedMessages = l.maxQueuedMessages;
+    limits.overflow = l.queueOverflow == QLatin1String("refuse") ? core::OverflowPolicy::Refuse
+                                                                 : core::OverflowPolicy::DropOldest;
+    limits.maxTopicLevels = l.maxTopicLevels;
+    return limits;
+}
+
+mqtt::ProtocolSettings toProtocolSettings(const config::LimitsConfig &l)
+{
+    mqtt::ProtocolSettings s;
+    s.maxPacketSize = l.maxPacketSize;
+    s.receiveMaximum = l.receiveMaximum;
+    s.maxTopicAlias = l.maxTopicAlias;
+    s.maxKeepAlive = l.maxKeepAlive;
+    s.connectTimeoutMs = l.connectTimeout * 1000;
+    s.maxTopicLevels = int(l.maxTopicLevels);
+    return s;
+}
+} // namespace
+
+void applyLogLevel(const QString &level)
+{
+    QString rules = QStringLiteral("ferry.*.debug=false\n");
+    if (level == QLatin1String("debug"))
+        rules = QStringLiteral("ferry.*.debug=true\n");
+    else if (level == QLatin1String("warning"))
+        rules += QStringLiteral("ferry.*.info=false\n");
+    else if (level == QLatin1String("error"))
+        rules += QStringLiteral("ferry.*.info=false\nferry.*.warning=false\n");
+    QLoggingCategory::setFilterRules(rules);
+}
+
+Daemon::Daemon(config::Config config, QString configPath, QObject *parent)
+    : QObject(parent), m_config(std::move(config)), m_configPath(std::move(configPath)),
+      m_broker(toCoreLimits(m_config.limits)), m_sys(m_broker, FERRY_VERSION)
+{
+}
+
+Daemon::~Daemon() = default;
+
+bool Daemon::start()
+{
+    for (const config::ListenerConfig &lc : m_config.listeners) {
+        auto slot = std::make_unique<ListenerSlot>();
+        slot->config = lc;
+        slot->protocol = toProtocolSettings(m_config.limits);
+        slot->adapter.allowAnonymous = lc.allowAnonymous;
+        slot->adapter.maxConnections = m_config.limits.maxConnections;
+        if (lc.tls.enabled()) {
+            qCCritical(lcDaemon, "listener=%s error=TLS listeners are not available in this build yet; remove tls or the listener",
+                       qPrintable(lc.name));
+            return false;
+        }
+        if (lc.protocol == QLatin1String("mqtt")) {
+            slot->listener = new net::TcpListener(this);
+        } else if (lc.protocol == QLatin1String("mqtt-ws")) {
+            slot->listener = new net::WebSocketListener(lc.path, m_config.limits.maxPacketSize, this);
+        } else {
+            qCCritical(lcDaemon, "listener=%s error=protocol '%s' is not available in this build yet",
+                       qPrintable(lc.name), qPrintable(lc.protocol));
+            return false;
+        }
+        QString error;
+        if (!slot->listener->listen(QHostAddress(lc.host), lc.port, &error)) {
+            qCCritical(lcDaemon, "listener=%s error=cannot bind: %s", qPrintable(lc.name), qPrintable(error));
+            return false;
+        }
+        ListenerSlot *raw = slot.get();
+        connect(slot->listener, &net::Listener::newTransport, this,
+                [this, raw](net::Transport *t) { accept(*raw, t); });
+        // Tests and scripts read the bound port from this line (bind port 0 picks a free one).
+        qCInfo(lcDaemon, "listening protocol=%s address=%s port=%u", qPrintable(lc.protocol),
+               qPrintable(lc.host), slot->listener->boundPort());
+        m_listeners.push_back(std::move(slot));
+    }
+    m_sys.setInterval(m_config.sys.interval);
+    if (m_config.sys.interval != 0)
+        QTimer::singleShot(0, &m_sys, &core::SysPublisher::publishAll);
+#ifdef FERRY_HAVE_SYSTEMD
+    sd_notify(0, "READY=1");
+    uint64_t watchdogUsec = 0;
+    if (sd_watchdog_enabled(0, &watchdogUsec) > 0) {
+        auto *watchdog = new QTimer(this);
+        connect(watchdog, &QTimer::timeout, this, [] { sd_notify(0, "WATCHDOG=1"); });
+        watchdog->start(int(watchdogUsec / 2000));
+    }
+#endif
+    qCInfo(lcDaemon, "ready version=%s listeners=%d", FERRY_VERSION, int(m_listeners.size()));
+    return true;
+}
+
+void Daemon::accept(ListenerSlot &slot, net::Transport *transport)
+{
+    if (m_stopping) {
+        transport->deleteLater();
+        return;
+    }
+    auto *connection = new mqtt::Connection(transport, m_broker, slot.protocol, slot.adapter, nullptr, this);
+    connection->start();
+}
+
+void Daemon::applyLimits()
+{
+    m_broker.setLimits(toCoreLimits(m_config.limits));
+    for (auto &slot : m_listeners) {
+        slot->protocol = toProtocolSettings(m_config.limits);
+        slot->adapter.maxConnections = m_config.limits.maxConnections;
+    }
+}
+
+void Daemon::reload()
+{
+#ifdef FERRY_HAVE_SYSTEMD
+    sd_notify(0, "RELOADING=1");
+#endif
+    const config::LoadResult loaded = config::loadConfigFile(m_configPath);
+    if (!loaded.config) {
+        for (const config::ConfigError &e : loaded.errors)
+            qCCritical(lcDaemon, "reload_refused %s", qPrintable(e.toString()));
+        qCWarning(lcDaemon, "reload_refused the running configuration stays in force");
+    } else {
+        QStringList needsRestart;
+        const QStringList applied = config::reloadableDifferences(m_config, *loaded.config, &needsRestart);
+        config::Config next = *loaded.config;
+        // What cannot change live keeps its running value, so the next reload compares
+        // against what is really in force.
+        next.listeners = m_config.listeners;
+        next.storage = m_config.storage;
+        m_config = next;
+        applyLogLevel(m_config.log.level);
+        applyLimits();
+        m_sys.setInterval(m_config.sys.interval);
+        qCInfo(lcDaemon, "reloaded applied=[%s] needs_restart=[%s]", qPrintable(applied.join(',')),
+               qPrintable(needsRestart.join(',')));
+    }
+#ifdef FERRY_HAVE_SYSTEMD
+    sd_notify(0, "READY=1");
+#endif
+}
+
+void Daemon::stop()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+#ifdef FERRY_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1");
+#endif
+    qCInfo(lcDaemon, "stopping");
+    for (auto &slot : m_listeners)
+        slot->listener->close();
+    const auto connections = findChildren<mqtt::Connection *>(Qt::FindDirectChildrenOnly);
+    for (mqtt::Connection *c : connections)
+        c->serverShutdown();
+    m_broker.shutdown();
+    // Give the DISCONNECTs a moment to flush, bounded.
+    QTimer::singleShot(200, qApp, &QCoreApplication::quit);
+}
+
+bool Daemon::installSignalHandlers()
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0)
+        return false;
+    m_signalNotifier = new QSocketNotifier(g_signalPipe[0], QSocketNotifier::Read, this);
+    connect(m_signalNotifier, &QSocketNotifier::activated, this, &Daemon::onSignal);
+    struct sigaction action = {};
+    action.sa_handler = signalHandler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    return true;
+}
+
+void Daemon::onSignal()
+{
+    char byte = 0;
+    if (::read(g_signalPipe[0], &byte, 1) != 1)
+        return;
+    if (byte == SIGHUP)
+        reload();
+    else
+        stop();
+}
+
+} // namespace ferry

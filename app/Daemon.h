@@ -1,0 +1,59 @@
+#pragma once
+// ferryd's wiring: configuration -> broker, listeners, $SYS; signals for reload and stop.
+// Holds no broker logic of its own.
+#include "config/Config.h"
+#include "core/Broker.h"
+#include "core/SysPublisher.h"
+#include "mqtt/Adapter.h"
+#include "mqtt/ProtocolSettings.h"
+#include "net/Listener.h"
+
+#include <QObject>
+#include <QSocketNotifier>
+
+#include <memory>
+#include <vector>
+
+namespace ferry {
+
+class Daemon : public QObject {
+    Q_OBJECT
+public:
+    Daemon(config::Config config, QString configPath, QObject *parent = nullptr);
+    ~Daemon() override;
+
+    // Binds every listener; on failure logs why and returns false (nothing half-started).
+    bool start();
+    // Called for SIGHUP: re-reads the files and applies what can change live.
+    void reload();
+    // Called for SIGTERM/SIGINT: stops accepting, closes clients (MQTT 5: 0x8B), sends the
+    // wills that the end of their sessions releases, and quits the event loop.
+    void stop();
+
+    // Routes SIGHUP/SIGTERM/SIGINT into the event loop (self-pipe).
+    bool installSignalHandlers();
+
+private:
+    struct ListenerSlot {
+        config::ListenerConfig config;
+        net::Listener *listener = nullptr;
+        mqtt::ProtocolSettings protocol;
+        mqtt::AdapterSettings adapter;
+    };
+    void applyLimits();
+    void accept(ListenerSlot &slot, net::Transport *transport);
+    void onSignal();
+
+    config::Config m_config;
+    QString m_configPath;
+    core::Broker m_broker;
+    core::SysPublisher m_sys;
+    std::vector<std::unique_ptr<ListenerSlot>> m_listeners;
+    QSocketNotifier *m_signalNotifier = nullptr;
+    bool m_stopping = false;
+};
+
+// Applies [log] level to Qt's logging filters.
+void applyLogLevel(const QString &level);
+
+} // namespace ferry

@@ -1,0 +1,73 @@
+#pragma once
+// Turns MQTT packets into broker calls, and broker deliveries into MQTT packets.
+//
+// One per connection. It is the PacketHandler of its ServerProtocol and the SessionOutput of
+// the session it attaches to. All MQTT semantics above the packet stream live here: client
+// id rules, clean start and session expiry, wills, QoS 1/2 exchanges, subscriptions and their
+// reason codes.
+#include "core/Broker.h"
+#include "mqtt/PacketHandler.h"
+#include "mqtt/ServerProtocol.h"
+
+#include <functional>
+
+namespace ferry::mqtt {
+
+struct AdapterSettings {
+    bool allowAnonymous = true;
+    std::uint32_t maxConnections = 0;   // 0 = unlimited
+};
+
+// Client lifecycle notifications for rules ($events/...) and the dashboard.
+class ClientEvents {
+public:
+    virtual ~ClientEvents() = default;
+    virtual void clientConnected(const QByteArray &clientId, const QByteArray &username,
+                                 const QByteArray &peer, int protocolVersion, bool cleanStart,
+                                 std::uint16_t keepAlive) = 0;
+    virtual void clientDisconnected(const QByteArray &clientId, const QByteArray &username,
+                                    const QByteArray &peer, const char *reason) = 0;
+    virtual void sessionSubscribed(const QByteArray &clientId, const QByteArray &filter, int qos) = 0;
+    virtual void sessionUnsubscribed(const QByteArray &clientId, const QByteArray &filter) = 0;
+};
+
+class Adapter final : public PacketHandler, public core::SessionOutput {
+public:
+    Adapter(core::Broker &broker, const AdapterSettings &settings, ClientEvents *events);
+    ~Adapter() override;
+    void setProtocol(ServerProtocol *protocol) { m_protocol = protocol; }
+
+    // PacketHandler
+    void onConnect(Connect &connect) override;
+    void onPublish(Publish &publish) override;
+    void onPubResponse(const PubResponse &response) override;
+    void onSubscribe(Subscribe &subscribe) override;
+    void onUnsubscribe(Unsubscribe &unsubscribe) override;
+    void onDisconnect(const Disconnect &disconnect) override;
+    void onClosed(bool graceful) override;
+
+    // core::SessionOutput
+    bool sendPublish(const core::Delivery &delivery, std::uint16_t packetId, bool dup) override;
+    void sendPubrel(std::uint16_t packetId) override;
+    void sessionTakenOver() override;
+
+private:
+    void refuseConnect(std::uint8_t reasonV5, std::uint8_t returnCode311, const char *why);
+    core::Message buildMessage(const Publish &publish, std::int64_t nowMs) const;
+    std::uint8_t publishReasonCode(const core::RouteOutcome &outcome) const;
+    void leaveSession(bool publishWill, const char *reason);
+    QByteArray assignClientId() const;
+
+    core::Broker &m_broker;
+    AdapterSettings m_settings;
+    ClientEvents *m_events;
+    ServerProtocol *m_protocol = nullptr;
+    core::Session *m_session = nullptr;
+    QByteArray m_username;
+    std::optional<core::Message> m_will;
+    std::uint32_t m_willDelay = 0;
+    std::uint32_t m_willExpiry = 0;
+    bool m_connectHadZeroExpiry = false;
+};
+
+} // namespace ferry::mqtt

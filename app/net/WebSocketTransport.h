@@ -1,0 +1,34 @@
+#pragma once
+// MQTT over WebSocket (MQTT 5 section 6): one binary frame or message carries any part of
+// the byte stream; text frames are a protocol violation and close the connection.
+#include "net/Transport.h"
+
+#include <QWebSocket>
+
+namespace ferry::net {
+
+class WebSocketTransport final : public Transport {
+    Q_OBJECT
+public:
+    // Takes ownership of the socket.
+    WebSocketTransport(QWebSocket *socket, quint64 maxMessageSize, QObject *parent = nullptr);
+    ~WebSocketTransport() override;
+
+    void setReceiver(TransportReceiver *receiver) override { m_receiver = receiver; }
+    void start() override;
+    void write(const QByteArray &bytes) override;
+    void close() override;
+    qint64 bytesToWrite() const override { return m_socket->bytesToWrite(); }
+    QByteArray peerAddress() const override { return m_peer; }
+    const char *kind() const override { return "ws"; }
+
+private:
+    void notifyClosed();
+
+    QWebSocket *m_socket;
+    TransportReceiver *m_receiver = nullptr;
+    QByteArray m_peer;
+    bool m_closed = false;
+};
+
+} // namespace ferry::net
