@@ -219,6 +219,74 @@ class Will(BrokerTestCase):
         self.assertEqual(late.messages[0].payload, b"kept")
         self.assertTrue(late.messages[0].retain)
 
+    def test_v5_will_properties_forwarded_MQTT_3_1_3_10(self):
+        """5.0 3.1.3.2: the Will Properties (Content Type, Response Topic, Correlation Data, User
+        Properties, Payload Format Indicator) are sent with the Will Message when it is
+        published; MQTT-3.1.3-10: the Server MUST maintain the order of User Properties."""
+        w = self._watch()
+        c = self.client("propwill", 5)
+        wp = props("WILLMESSAGE", ContentType="text/plain", ResponseTopic="will/reply",
+                   CorrelationData=b"\x01\x02", PayloadFormatIndicator=1)
+        wp.UserProperty = [("z", "1"), ("a", "2")]
+        c.client.will_set("will/t", b"with-props", 1, False, properties=wp)
+        c.connect(self.broker.port)
+        c.kill()
+        self.assertTrue(w.wait_messages(1, 5.0))
+        got = w.messages[0].properties
+        self.assertEqual(got.ContentType, "text/plain")
+        self.assertEqual(got.ResponseTopic, "will/reply")
+        self.assertEqual(got.CorrelationData, b"\x01\x02")
+        self.assertEqual(got.PayloadFormatIndicator, 1)
+        self.assertEqual(got.UserProperty, [("z", "1"), ("a", "2")])
+
+    def test_v5_takeover_publishes_will_of_old_connection_3_1_3_2_2(self):
+        """5.0 3.1.3.2.2 / 3.1.4: when a new connection takes over a ClientID, the Will of the
+        existing connection (Will Delay 0) is sent at its close - the takeover closes it without
+        a normal DISCONNECT from the client (MQTT-3.1.2-8)."""
+        w = self._watch()
+        old = self.client("tk-will", 5)
+        old.client.will_set("will/t", b"taken-over", 1, False)
+        old.connect(self.broker.port)
+        self.connected("tk-will", 5)
+        self.assertTrue(w.wait_messages(1, 5.0), "will of the taken-over connection not sent")
+        self.assertEqual(w.messages[0].payload, b"taken-over")
+
+    def test_v5_takeover_with_will_delay_and_clean_start_0_keeps_will_back_3_1_3_2_2(self):
+        """5.0 3.1.3.2.2: the Will of the existing connection is sent on takeover "unless the new
+        connection specifies Clean Start of 0 and the Will Delay is greater than zero"
+        (MQTT-3.1.3-9: a new connection to the session within the delay -> no Will)."""
+        w = self._watch()
+        old = self.client("tk-delay", 5)
+        old.client.will_set("will/t", b"must-not", 1, False,
+                            properties=props("WILLMESSAGE", WillDelayInterval=5))
+        old.connect(self.broker.port, properties=props("CONNECT", SessionExpiryInterval=60))
+        new = self.client("tk-delay", 5)
+        new.connect(self.broker.port, clean_start=False,
+                    properties=props("CONNECT", SessionExpiryInterval=60))
+        self.assertFalse(w.wait_messages(1, 1.5), "will sent although the session continues")
+
+
+class ConnectionLimit(BrokerTestCase):
+    BROKER_TOML = "[limits]\nmax_connections = 2\n"
+
+    def test_connection_beyond_max_connections_refused_3_2_2_2(self):
+        """Ferry [limits] max_connections = 2: a third client is refused with a CONNACK error
+        code - 5.0 0x97 (Quota exceeded) or 0x89 (Server busy), 3.1.1 0x03 (Server unavailable) -
+        or closed before CONNACK; after that the Server closes the connection (MQTT-3.2.2-7 /
+        3.1.1 MQTT-3.2.2-5)."""
+        self.connected("one", 5)
+        self.connected("two", 4)
+        for version, ok in ((5, (0x97, 0x89, 0x9F)), (4, (0x03,))):
+            r = self.raw()
+            try:
+                r.send(raw_connect("three-v%d" % version, version=version))
+                t, flags, body = r.read_packet(5.0)
+            except (EOFError, ConnectionResetError, BrokenPipeError):
+                continue  # closed before CONNACK: also a refusal
+            self.assertEqual(t, CONNACK)
+            self.assertIn(body[1], ok)
+            self.assertTrue(r.wait_closed(5.0))
+
 
 if __name__ == "__main__":
     unittest.main()
