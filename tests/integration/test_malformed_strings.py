@@ -373,5 +373,58 @@ class TopicTest(BadInputChecks, unittest.TestCase):
         self.assertServes()
 
 
+class SysWillTest(BadInputChecks, unittest.TestCase):
+    """$SYS is the broker's (issue 2): a client cannot write there by PUBLISH (TopicTest), nor
+    by a will. [sys] interval = 1 gives a clock: $SYS/broker/uptime every second."""
+
+    BROKER_TOML = "[sys]\ninterval = 1\n"
+
+    def _sys_topics_until_uptime(self, raw, count):
+        """$SYS/ferry-test topics seen before `count` $SYS/broker/uptime messages."""
+        seen = []
+        for _ in range(count):
+            seen += [m["topic"] for m in publishes_before(
+                raw, lambda m: m["topic"] == "$SYS/broker/uptime", 5, limit=200)
+                if m["topic"].startswith("$SYS/ferry-test")]
+        return seen
+
+    @unittest.expectedFailure   # broker bug, reported; remove with the fix
+    def test_will_topic_in_sys_not_published(self):
+        watcher = self.connected("syswill-watch", version=5)
+        watcher.send(raw_subscribe(1, [("$SYS/ferry-test/#", 0), ("$SYS/broker/uptime", 0)],
+                                   version=5))
+        watcher.expect(SUBACK)
+        raw = self.raw_client()
+        peer = peer_of(raw)
+        raw.send(b"\x10"                             # CONNECT
+                 b"\x35"                             # remaining length 53
+                 b"\x00\x04" b"MQTT"                 # protocol name
+                 b"\x05"                             # protocol level 5
+                 b"\x26"                             # flags: will retain, will QoS 0, clean
+                 b"\x00\x3c"                         # keep alive 60
+                 b"\x00"                             # property length 0
+                 b"\x00\x07" b"syswill"              # client id "syswill"
+                 b"\x00"                             # will property length 0
+                 b"\x00\x14" b"$SYS/ferry-test/will"  # will topic in $SYS (20 bytes)
+                 b"\x00\x08" b"injected")            # will payload
+        _, body = raw.expect(CONNACK)
+        if body[1] >= 0x80:                          # refusing the CONNECT is one answer
+            self.assertIn(body[1], (0x87, 0x90))     # Not authorized / Topic Name invalid
+            self.assertClosed(raw)
+            self.assertLogged(peer)
+        else:                                        # dropping the will is the other
+            raw.close()                              # abnormal close: the will is due now
+            self.assertTrue(self.broker.wait_for_log("client_disconnected client_id=syswill "))
+            self.assertEqual(self._sys_topics_until_uptime(watcher, 2), [],
+                             "a client's will was published into $SYS")
+        late = self.connected("syswill-late", version=5)
+        late.send(raw_subscribe(1, [("$SYS/ferry-test/#", 0), ("$SYS/broker/uptime", 0)],
+                                version=5))
+        late.expect(SUBACK)
+        self.assertEqual(self._sys_topics_until_uptime(late, 1), [],
+                         "a client's will was retained in $SYS")
+        self.assertServes()
+
+
 if __name__ == "__main__":
     unittest.main()
