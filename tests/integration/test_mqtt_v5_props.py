@@ -181,6 +181,44 @@ class TopicAlias(BrokerTestCase):
         self.assertEqual(self._outbound("no-alias", None), [])
         self.assertEqual(self._outbound("zero-alias", 0), [])
 
+    def test_outbound_aliases_not_carried_to_next_connection_MQTT_3_3_2_7(self):
+        """5.0 MQTT-3.3.2-7: a receiver MUST NOT carry forward Topic Alias mappings from one
+        Network Connection to another. So after a reconnect (persistent session, queued
+        messages) the first PUBLISH for a topic must carry the Topic Name, never an empty
+        topic relying on an alias set on the old connection."""
+        cp = prop_u16(TOPIC_ALIAS_MAX, 4) + prop_u32(SESSION_EXPIRY, 60)
+        r = self.raw()
+        r.send(raw_connect("alias-reconn", version=5, clean=False, properties=cp))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("ar/#", 1)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("ar-pub", 5)
+        for i in range(3):
+            p.publish("ar/t", b"before%d" % i, 1)
+        for _ in range(3):
+            m = parse_publish(*r.expect(PUBLISH), version=5)
+            r.send(raw_ack(PUBACK, m["mid"]))
+        r.close()
+        for i in range(3):
+            p.publish("ar/t", b"after%d" % i, 1)
+        r2 = self.raw()
+        r2.send(raw_connect("alias-reconn", version=5, clean=False, properties=cp))
+        r2.expect(CONNACK)
+        mapping, got = {}, []
+        for _ in range(3):
+            m = parse_publish(*r2.expect(PUBLISH), version=5)
+            alias = dict(parse_properties(m["props"])).get(TOPIC_ALIAS)
+            if m["topic"]:
+                if alias is not None:
+                    mapping[alias] = m["topic"]
+                got.append(m["topic"])
+            else:
+                self.assertIn(alias, mapping, "alias %r from the previous connection reused"
+                              % alias)
+                got.append(mapping[alias])
+            r2.send(raw_ack(PUBACK, m["mid"]))
+        self.assertEqual(got, ["ar/t"] * 3)
+
 
 class FlowControl(BrokerTestCase):
     def test_receive_maximum_2_limits_unacked_qos1_MQTT_3_3_4_9(self):
@@ -317,6 +355,17 @@ class ForwardedProperties(BrokerTestCase):
         me.subscribe("nl0/t", 1)
         me.publish("nl0/t", b"mine", 1)
         self.assertTrue(me.wait_messages(1, 5.0))
+
+    def test_subscription_identifier_on_retained_delivery_MQTT_3_3_4_3(self):
+        """5.0 MQTT-3.3.4-3: a message sent because of a subscription with a Subscription
+        Identifier carries it - including a retained message sent at subscribe time."""
+        p = self.connected("sid-pub", 5)
+        p.publish("sid/t", b"r", 1, retain=True)
+        s = self.connected("sid", 5)
+        s.subscribe("sid/#", 1, properties=props("SUBSCRIBE", SubscriptionIdentifier=42))
+        self.assertTrue(s.wait_messages(1, 5.0))
+        self.assertEqual(getattr(s.messages[0].properties, "SubscriptionIdentifier", None), [42])
+        self.assertTrue(s.messages[0].retain)
 
 
 class ProblemInformation(BrokerTestCase):
