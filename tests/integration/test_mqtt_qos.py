@@ -108,6 +108,36 @@ class QosLevels(BrokerTestCase):
         t, flags, body = r.read_packet(5.0)
         self.assertEqual(t, 13)
 
+    def test_pubrel_for_unknown_id_answered_with_pubcomp_4_3_3(self):
+        """3.1.1 4.3.3 / 5.0 4.3.3: the receiver of a PUBREL MUST respond with a PUBCOMP with the
+        same Packet Identifier (3.1.1 MQTT-4.3.3-2 ... PUBCOMP even when it holds no state; 5.0
+        reason 0x92 Packet Identifier not found is allowed)."""
+        r = self.raw()
+        r.send(raw_connect("relunk4", version=4))
+        r.expect(CONNACK)
+        r.send(raw_ack(PUBREL, 99))
+        t, flags, body = r.read_packet(5.0)
+        self.assertEqual((t, body), (PUBCOMP, b"\x00\x63"))
+        r5 = self.raw()
+        r5.send(raw_connect("relunk5", version=5))
+        r5.expect(CONNACK)
+        r5.send(raw_ack(PUBREL, 98))
+        t, flags, body = r5.read_packet(5.0)
+        self.assertEqual((t, body[:2]), (PUBCOMP, b"\x00\x62"))
+        self.assertIn(body[2:3], (b"", b"\x00", b"\x92"))
+
+    def test_large_payload_round_trip(self):
+        """A 512 KiB payload (below the default 1 MiB max_packet_size) crosses intact at QoS 1
+        (the remaining length takes 3 bytes, 2.2.3)."""
+        s = self.connected("big-sub", 5)
+        s.subscribe("big/t", 1)
+        p = self.connected("big-pub", 4)
+        payload = bytes(range(256)) * 2048
+        p.publish("big/t", payload, 1)
+        self.assertTrue(s.wait_messages(1, 10.0))
+        self.assertEqual(s.messages[0].payload, payload)
+
+
 
 class Redelivery(BrokerTestCase):
     def _persistent_raw(self, client_id, version):
@@ -167,6 +197,56 @@ class Redelivery(BrokerTestCase):
         with self.assertRaises(socket.timeout):
             extra = r2.read_packet(0.7)
             self.fail("unexpected packet after PUBCOMP: %r" % (extra,))
+
+    def test_v311_inbound_qos2_state_survives_reconnect_exactly_once_MQTT_4_3_3(self):
+        """3.1.1 4.3.3 / MQTT-4.4.0-1: a publisher that got PUBREC, lost the connection and comes
+        back (CleanSession 0) re-sends the PUBLISH with DUP 1 and then PUBREL; the Server answers
+        PUBREC and PUBCOMP and the message is delivered exactly once."""
+        s = self.connected("x2r-sub", 5)
+        s.subscribe("x2r/t", 2)
+        r, _ = self._persistent_raw("x2r-pub", 4)
+        r.send(raw_publish("x2r/t", b"once", qos=2, mid=5))
+        flags, body = r.expect(PUBREC)
+        self.assertEqual(body, b"\x00\x05")
+        r.close()
+        r2, connack = self._persistent_raw("x2r-pub", 4)
+        self.assertEqual(connack[0] & 1, 1)
+        r2.send(raw_publish("x2r/t", b"once", qos=2, mid=5, dup=True))
+        flags, body = r2.expect(PUBREC)
+        self.assertEqual(body, b"\x00\x05")
+        r2.send(raw_ack(PUBREL, 5))
+        flags, body = r2.expect(PUBCOMP)
+        self.assertEqual(body, b"\x00\x05")
+        self.assertTrue(s.wait_messages(1, 5.0))
+        s.wait(lambda: len(s.messages) > 1, 0.5)
+        self.assertEqual([m.payload for m in s.messages], [b"once"])
+
+    def test_queued_mixed_qos_sent_in_publish_order_MQTT_4_6_0_6(self):
+        """5.0 MQTT-4.6.0-6 / 3.1.1 MQTT-4.6.0-6: a Server MUST by default treat each Topic as an
+        Ordered Topic: messages queued for an offline session at QoS 1 and 2 go out on the wire
+        in the order they were published."""
+        r, _ = self._persistent_raw("order", 4)
+        r.send(raw_subscribe(1, [("ord/t", 2)]))
+        r.expect(SUBACK)
+        r.close()
+        p = self.connected("order-pub", 5)
+        sequence = [1, 2, 1, 2, 2, 1, 1, 2]
+        for i, q in enumerate(sequence):
+            p.publish("ord/t", b"%d" % i, q)
+        r2, _ = self._persistent_raw("order", 4)
+        got = []
+        for _ in range(3 * len(sequence)):  # bounded: PUBLISHes plus interleaved PUBRELs
+            if len(got) == len(sequence):
+                break
+            t, flags, body = r2.read_packet(5.0)
+            if t == PUBREL:
+                r2.send(raw_ack(PUBCOMP, struct.unpack("!H", body[:2])[0]))
+                continue
+            self.assertEqual(t, PUBLISH)
+            m = parse_publish(flags, body)
+            got.append((m["payload"], m["qos"]))
+            r2.send(raw_ack(PUBACK if m["qos"] == 1 else PUBREC, m["mid"]))
+        self.assertEqual(got, [(b"%d" % i, q) for i, q in enumerate(sequence)])
 
 
 class InflightWindow(BrokerTestCase):
