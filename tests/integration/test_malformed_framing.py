@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ferry_harness import (  # noqa: E402
-    BadInputChecks, CONNACK, DISCONNECT, parse_connack_v5, peer_of)
+    BadInputChecks, CONNACK, DISCONNECT, PINGRESP, parse_connack_v5, peer_of)
 
 
 class PacketSizeTest(BadInputChecks, unittest.TestCase):
@@ -106,6 +106,15 @@ class PacketSizeTest(BadInputChecks, unittest.TestCase):
         self.assertClosed(raw)
         self.assertServes()
         self.assertLogged("client_id=vbi-five-311", peer, "0x81")
+
+    def test_10000_packets_in_one_write_all_answered(self):
+        # The decoder walks a buffer holding many packets: 10,000 PINGREQ in one 20 kB write
+        # get 10,000 PINGRESP, in order, and nothing else.
+        raw = self.connected("pipelined", version=5)
+        raw.send(b"\xc0\x00" * 10000)     # PINGREQ x 10,000
+        for _ in range(10000):
+            self.assertEqual(raw.read_packet(10.0), (PINGRESP, 0, b""))
+        self.assertStillOpen(raw)
 
     def test_truncated_remaining_length_at_end_of_stream(self):
         raw = self.connected("vbi-cut", version=5)

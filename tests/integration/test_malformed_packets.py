@@ -643,6 +643,27 @@ class RulesTest(BadInputChecks, unittest.TestCase):
         self.assertStillOpen(raw)
 
 
+class NoTopicAliasTest(BadInputChecks, unittest.TestCase):
+    """[limits] max_topic_alias = 0: "A value of 0 indicates that the Server does not accept
+    any Topic Aliases on this connection" (3.2.2.3.8)."""
+
+    BROKER_TOML = "[limits]\nmax_topic_alias = 0\n"
+
+    def test_any_topic_alias_disconnect_0x94_MQTT_3_2_2_17(self):
+        raw = self.connected("alias-none", version=5)
+        peer = peer_of(raw)
+        self.assertEqual(dict(parse_connack_v5(raw.connack)[2]).get(0x22, 0), 0)
+        raw.send(b"\x30"               # PUBLISH, QoS 0
+                 b"\x0b"               # remaining length 11
+                 b"\x00\x03" b"s/a"    # topic "s/a"
+                 b"\x03"               # property length 3
+                 b"\x23" b"\x00\x01"   # Topic Alias 1: above the maximum 0
+                 b"hi")                # payload
+        self.assertDisconnect(raw, 0x94)
+        self.assertServes()
+        self.assertLogged("client_id=alias-none", peer, "0x94")
+
+
 class SubscribeRulesTest(BadInputChecks, unittest.TestCase):
     """SUBSCRIBE and UNSUBSCRIBE contents (5.0 sections 3.8, 3.10)."""
 
