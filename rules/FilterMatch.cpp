@@ -1,0 +1,136 @@
+#include "rules/FilterMatch.h"
+
+#include <algorithm>
+
+namespace ferry::rules {
+
+namespace {
+
+QList<QByteArrayView> levels(QByteArrayView s)
+{
+    QList<QByteArrayView> out;
+    qsizetype start = 0;
+    for (qsizetype i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || s[i] == '/') {
+            out.append(s.sliced(start, i - start));
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
+bool overlapFrom(const QList<QByteArrayView> &a, int i, const QList<QByteArrayView> &b, int j)
+{
+    while (i < a.size() && j < b.size()) {
+        if (a[i] == "#" || b[j] == "#")
+            return true;
+        if (a[i] != "+" && b[j] != "+" && a[i] != b[j])
+            return false;
+        ++i;
+        ++j;
+    }
+    if (i == a.size() && j == b.size())
+        return true;
+    // "a/#" also matches "a": one side may end where the other has only '#' left.
+    if (i == a.size())
+        return j == b.size() - 1 && b[j] == "#";
+    return i == a.size() - 1 && a[i] == "#";
+}
+
+} // namespace
+
+bool filterMatches(QByteArrayView filter, QByteArrayView topic)
+{
+    if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#')))
+        return false;
+    const auto f = levels(filter);
+    const auto t = levels(topic);
+    int i = 0;
+    for (; i < f.size(); ++i) {
+        if (f[i] == "#")
+            return true;
+        if (i >= t.size())
+            return false;
+        if (f[i] != "+" && f[i] != t[i])
+            return false;
+    }
+    return i == t.size();
+}
+
+bool isValidFilter(QByteArrayView filter)
+{
+    if (filter.isEmpty())
+        return false;
+    const auto f = levels(filter);
+    for (int i = 0; i < f.size(); ++i) {
+        if (f[i].contains('#') && (f[i] != "#" || i != f.size() - 1))
+            return false;
+        if (f[i].contains('+') && f[i] != "+")
+            return false;
+    }
+    return true;
+}
+
+bool filtersOverlap(QByteArrayView a, QByteArrayView b)
+{
+    // 4.7.2-1: a filter starting with a wildcard never matches a '$' topic.
+    const bool aDollar = a.startsWith('$'), bDollar = b.startsWith('$');
+    if ((aDollar && (b.startsWith('+') || b.startsWith('#'))) ||
+        (bDollar && (a.startsWith('+') || a.startsWith('#'))))
+        return false;
+    return overlapFrom(levels(a), 0, levels(b), 0);
+}
+
+FilterIndex::FilterIndex() : m_root(std::make_unique<Node>()) {}
+FilterIndex::~FilterIndex() = default;
+
+void FilterIndex::insert(QByteArrayView filter, int id)
+{
+    Node *node = m_root.get();
+    const auto f = levels(filter);
+    for (int i = 0; i < f.size(); ++i) {
+        if (f[i] == "#" && i == f.size() - 1) {
+            node->hashIds.append(id);
+            m_empty = false;
+            return;
+        }
+        auto &child = node->children[f[i].toByteArray()];
+        if (!child)
+            child = std::make_unique<Node>();
+        node = child.get();
+    }
+    node->ids.append(id);
+    m_empty = false;
+}
+
+void FilterIndex::collect(const Node *node, const QList<QByteArrayView> &lv, int i, bool dollar,
+                          QList<int> *out) const
+{
+    // '#' matches the parent level too ("a/#" matches "a"), but not at the root of a '$' topic.
+    if (!(dollar && i == 0))
+        out->append(node->hashIds);
+    if (i == lv.size()) {
+        out->append(node->ids);
+        return;
+    }
+    auto exact = node->children.find(lv[i].toByteArray());
+    if (exact != node->children.end())
+        collect(exact->second.get(), lv, i + 1, dollar, out);
+    if (!(dollar && i == 0)) {
+        auto plus = node->children.find(QByteArrayLiteral("+"));
+        if (plus != node->children.end())
+            collect(plus->second.get(), lv, i + 1, dollar, out);
+    }
+}
+
+void FilterIndex::match(QByteArrayView topic, QList<int> *out) const
+{
+    if (m_empty)
+        return;
+    const qsizetype before = out->size();
+    collect(m_root.get(), levels(topic), 0, topic.startsWith('$'), out);
+    std::sort(out->begin() + before, out->end());
+    out->erase(std::unique(out->begin() + before, out->end()), out->end());
+}
+
+} // namespace ferry::rules

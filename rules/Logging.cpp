@@ -1,0 +1,5 @@
+#include "rules/Logging.h"
+
+namespace ferry::rules {
+Q_LOGGING_CATEGORY(lcRules, "ferry.rules")
+}

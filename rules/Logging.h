@@ -1,0 +1,6 @@
+#pragma once
+#include <QLoggingCategory>
+
+namespace ferry::rules {
+Q_DECLARE_LOGGING_CATEGORY(lcRules)
+}

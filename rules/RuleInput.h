@@ -1,0 +1,35 @@
+#pragma once
+// What a rule reads: a published message or a client event, exposed as EMQX's field names.
+//
+// Message fields: id, topic, payload, clientid, username, peerhost, qos, retain,
+// flags.retain, timestamp (ms), publish_received_at, pub_props ('User-Property' map and the
+// MQTT 5 properties), event ('message.publish'). Event fields are whatever the broker passes
+// in the map (EMQX's names: clientid, username, peerhost, reason, topic, qos, ...) plus event
+// ('client.connected' for "$events/client_connected") and timestamp when absent.
+// Fields are computed only when a rule asks for them.
+
+#include "core/Message.h"
+
+#include <QVariantMap>
+
+namespace ferry::rules {
+
+class RuleInput {
+public:
+    static RuleInput fromMessage(const core::Message &m);
+    static RuleInput fromEvent(const QByteArray &eventTopic, const QVariantMap &fields,
+                               qint64 nowMs);
+
+    const QByteArray &topic() const { return m_topic; } // the topic matched against FROM
+    bool isEvent() const { return m_isEvent; }
+    QVariant value(const QByteArray &field) const; // invalid QVariant = undefined
+    QVariantMap all() const;                       // SELECT *
+
+private:
+    QByteArray m_topic;
+    bool m_isEvent = false;
+    core::Message m_message;
+    QVariantMap m_fields;
+};
+
+} // namespace ferry::rules

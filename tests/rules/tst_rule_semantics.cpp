@@ -1,0 +1,217 @@
+// A table of SQL -> input -> expected output: built-in functions and the semantics of
+// undefined fields and type mismatches (EMQX's where it defines them; rules/README.md).
+
+#include "RuleHarness.h"
+
+#include <QtTest>
+
+using namespace ferry::rules;
+using namespace ferry::rules::test;
+
+class TestRuleSemantics : public QObject {
+    Q_OBJECT
+private slots:
+    void table_data();
+    void table();
+};
+
+void TestRuleSemantics::table_data()
+{
+    QTest::addColumn<QByteArray>("sql");
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<QString>("expected");
+    auto row = [](const char *name, const char *sql, const char *payload, const char *expected) {
+        QTest::newRow(name) << QByteArray(sql) << QByteArray(payload)
+                            << QString::fromUtf8(expected);
+    };
+    const char *p =
+        R"({"temp":31.5,"n":7,"s":"abc","arr":[1,2,3],"obj":{"a":{"b":"deep"}},"nul":null,"t":true,"num":"12"})";
+    // fields
+    row("payload field", "SELECT payload.temp AS t FROM \"s/#\"", p, R"({"t":31.5})");
+    row("nested field", "SELECT payload.obj.a.b AS b FROM \"s/#\"", p, R"({"b":"deep"})");
+    row("array index 1-based", "SELECT payload.arr[1] AS a, payload.arr[3] AS c FROM \"s/#\"", p,
+        R"({"a":1,"c":3})");
+    row("array index negative", "SELECT payload.arr[-1] AS z FROM \"s/#\"", p, R"({"z":3})");
+    row("unaliased field nests", "SELECT payload.n FROM \"s/#\"", p, R"({"payload":{"n":7}})");
+    row("metadata",
+        "SELECT clientid, username, peerhost, qos, topic, timestamp, flags.retain AS r FROM "
+        "\"s/#\"",
+        p,
+        R"({"clientid":"c1","peerhost":"127.0.0.1","qos":1,"r":false,"timestamp":1700000000123,"topic":"s/1","username":"u1"})");
+    row("raw payload", "SELECT payload FROM \"s/#\" WHERE payload.n = 7", "{\"n\":7}",
+        R"({"payload":"{\"n\":7}"})");
+    row("missing field omitted", "SELECT payload.nope AS x, 1 AS y FROM \"s/#\"", p, R"({"y":1})");
+    row("json null is undefined",
+        "SELECT is_null(payload.nul) AS a, is_null(payload.nope) AS b FROM \"s/#\"", p,
+        R"({"a":true,"b":true})");
+    row("field of non-json payload", "SELECT payload.x AS x, 2 AS y FROM \"s/#\"", "not json",
+        R"({"y":2})");
+    row("select star", "SELECT * FROM \"s/#\" WHERE payload.n = 7", "{\"n\":7}",
+        R"({"clientid":"c1","event":"message.publish","flags":{"dup":false,"retain":false},"id":"000000000000002A","payload":"{\"n\":7}","peerhost":"127.0.0.1","pub_props":{},"publish_received_at":1700000000123,"qos":1,"retain":false,"timestamp":1700000000123,"topic":"s/1","username":"u1"})");
+    row("alias in where", "SELECT payload.temp AS t FROM \"s/#\" WHERE t > 30", p, R"({"t":31.5})");
+    row("alias chain", "SELECT payload.n AS n, n * 2 AS d FROM \"s/#\"", p, R"({"d":14,"n":7})");
+    // comparison semantics
+    row("where false", "SELECT 1 AS x FROM \"s/#\" WHERE payload.temp > 40", p, "no result");
+    row("undefined compare is false", "SELECT 1 AS x FROM \"s/#\" WHERE payload.nope < 1", p,
+        "no result");
+    row("undefined != is false", "SELECT 1 AS x FROM \"s/#\" WHERE payload.nope != 1", p,
+        "no result");
+    row("undefined = undefined", "SELECT 1 AS x FROM \"s/#\" WHERE payload.a = payload.b", p,
+        R"({"x":1})");
+    row("numeric string compares as number", "SELECT 1 AS x FROM \"s/#\" WHERE payload.num > 9", p,
+        R"({"x":1})");
+    row("number vs non-numeric string errors", "SELECT 1 AS x FROM \"s/#\" WHERE payload.s > 9", p,
+        "error: cannot compare non-numeric string 'abc' with number");
+    row("bool vs string", "SELECT 1 AS x FROM \"s/#\" WHERE payload.t = 'true'", p, R"({"x":1})");
+    row("int equals float", "SELECT 1 AS x FROM \"s/#\" WHERE payload.n = 7.0", p, R"({"x":1})");
+    row("ne <>", "SELECT 1 AS x FROM \"s/#\" WHERE payload.n <> 8", p, R"({"x":1})");
+    row("topic match =~", "SELECT topic =~ 's/+' AS a, topic =~ 'x/#' AS b FROM \"s/#\"", p,
+        R"({"a":true,"b":false})");
+    row("in list",
+        "SELECT payload.n IN (1, 7) AS a, payload.n NOT IN (1, 7) AS b, payload.s IN ('x') AS c "
+        "FROM \"s/#\"",
+        p, R"({"a":true,"b":false,"c":false})");
+    row("and or not",
+        "SELECT (true AND NOT false) OR payload.nope AS a, payload.nope AND true AS b FROM \"s/#\"",
+        p, R"({"a":true,"b":false})");
+    // arithmetic
+    row("int arithmetic",
+        "SELECT 7 + 3 AS a, 7 - 10 AS b, 6 * 7 AS c, 7 div 2 AS d, -7 div 2 AS e, 7 mod 3 AS f, -7 "
+        "mod 3 AS g FROM \"s/#\"",
+        p, R"({"a":10,"b":-3,"c":42,"d":3,"e":-3,"f":1,"g":-1})");
+    row("division is float", "SELECT 7 / 2 AS a, 6 / 3 AS b FROM \"s/#\"", p,
+        R"({"a":3.5,"b":2.0})");
+    row("precedence",
+        "SELECT 1 + 2 * 3 AS a, (1 + 2) * 3 AS b, -2 * 3 AS c, 10 - 4 - 3 AS d FROM \"s/#\"", p,
+        R"({"a":7,"b":9,"c":-6,"d":3})");
+    row("string concat with +", "SELECT 'a' + 'b' AS a, 'n=' + payload.n AS b FROM \"s/#\"", p,
+        R"({"a":"ab","b":"n=7"})");
+    row("arith on undefined errors", "SELECT payload.nope + 1 AS x FROM \"s/#\"", p,
+        "error: type error: undefined + number");
+    row("arith on string errors", "SELECT payload.s * 2 AS x FROM \"s/#\"", p,
+        "error: type error: string * number");
+    row("division by zero errors", "SELECT 1 / 0 AS x FROM \"s/#\"", p, "error: division by zero");
+    // CASE
+    row("case searched",
+        "SELECT CASE WHEN payload.temp > 40 THEN 'hot' WHEN payload.temp > 30 THEN 'warm' ELSE "
+        "'cold' END AS c FROM \"s/#\"",
+        p, R"({"c":"warm"})");
+    row("case simple",
+        "SELECT CASE payload.n WHEN 1 THEN 'one' WHEN 7 THEN 'seven' END AS c FROM \"s/#\"", p,
+        R"({"c":"seven"})");
+    row("case no else", "SELECT CASE WHEN false THEN 1 END AS c, 0 AS z FROM \"s/#\"", p,
+        R"({"z":0})");
+    // math
+    row("math",
+        "SELECT abs(-3) AS a, ceil(1.2) AS b, floor(1.8) AS c, round(2.5) AS d, round(3.14159, 2) "
+        "AS e, sqrt(16) AS f, power(2, 10) AS g FROM \"s/#\"",
+        p, R"({"a":3,"b":2,"c":1,"d":3,"e":3.14,"f":4.0,"g":1024.0})");
+    row("logs", "SELECT log10(1000) AS a, log2(8) AS b, exp(0) AS c, fmod(7, 3) AS d FROM \"s/#\"",
+        p, R"({"a":3.0,"b":3.0,"c":1.0,"d":1.0})");
+    row("trig", "SELECT sin(0) AS a, cos(0) AS b, atan(0) AS c FROM \"s/#\"", p,
+        R"({"a":0.0,"b":1.0,"c":0.0})");
+    row("sqrt negative errors", "SELECT sqrt(-1) AS x FROM \"s/#\"", p,
+        "error: sqrt: negative argument");
+    row("bits",
+        "SELECT bitand(12, 10) AS a, bitor(12, 10) AS b, bitxor(12, 10) AS c, bitnot(0) AS d, "
+        "bitsl(1, 4) AS e, bitsr(16, 2) AS f FROM \"s/#\"",
+        p, R"({"a":8,"b":14,"c":6,"d":-1,"e":16,"f":4})");
+    // conversion and type tests
+    row("conversions",
+        "SELECT str(1.5) AS a, str(7) AS b, int('42') AS c, int(3.9) AS d, float(2) AS e, "
+        "bool('true') AS f, str(payload.arr) AS g FROM \"s/#\"",
+        p, R"({"a":"1.5","b":"7","c":42,"d":3,"e":2.0,"f":true,"g":"[1,2,3]"})");
+    row("int of junk errors", "SELECT int('x1') AS x FROM \"s/#\"", p,
+        "error: int: cannot convert string 'x1'");
+    row("type tests",
+        "SELECT is_str(payload.s) AS a, is_num(payload.n) AS b, is_int(payload.temp) AS c, "
+        "is_float(payload.temp) AS d, is_bool(payload.t) AS e, is_map(payload.obj) AS f, "
+        "is_array(payload.arr) AS g, is_not_null(payload.n) AS h FROM \"s/#\"",
+        p, R"({"a":true,"b":true,"c":false,"d":true,"e":true,"f":true,"g":true,"h":true})");
+    // strings
+    row("case and trim",
+        "SELECT lower('AbC') AS a, upper('straße') AS b, trim('  x ') AS c, ltrim('  x ') AS d, "
+        "rtrim('  x ') AS e FROM \"s/#\"",
+        p, R"({"a":"abc","b":"STRASSE","c":"x","d":"x ","e":"  x"})");
+    row("unicode length and reverse",
+        "SELECT strlen('héllo') AS a, reverse('héllo') AS b, substr('abcdef', 2) AS c, "
+        "substr('abcdef', 1, 3) AS d FROM \"s/#\"",
+        p, R"({"a":5,"b":"olléh","c":"cdef","d":"bcd"})");
+    row("split tokens",
+        "SELECT split('a/b//c', '/') AS a, split('a/b//c', '/', 'notrim') AS b, split('a=b=c', "
+        "'=', 'leading') AS c, tokens('a, b;c', ', ;') AS d FROM \"s/#\"",
+        p, R"({"a":["a","b","c"],"b":["a","b","","c"],"c":["a","b=c"],"d":["a","b","c"]})");
+    row("replace",
+        "SELECT replace('a-b-c', '-', '+') AS a, replace('a-b-c', '-', '+', 'trailing') AS b, "
+        "concat('x', 1, true) AS c FROM \"s/#\"",
+        p, R"({"a":"a+b+c","b":"a-b+c","c":"x1true"})");
+    row("regex",
+        R"(SELECT regex_match('abc123', '\d+$') AS a, regex_replace('a1b22', '\d+', '#') AS b, regex_extract('k=v; x=y', '(\w+)=(\w+)') AS c, regex_match('abc', '^\d') AS d FROM "s/#")",
+        p, R"({"a":true,"b":"a#b#","c":["k","v"],"d":false})");
+    row("find pad sprintf",
+        "SELECT find('a/b/c', '/') AS a, find('a/b/c', '/', 'trailing') AS b, find('abc', 'z') AS "
+        "c, pad('7', 3, 'leading', '0') AS d, sprintf('~s=~p', 'k', 'v') AS e FROM \"s/#\"",
+        p, R"({"a":"/b/c","b":"/c","c":"","d":"007","e":"k=\"v\""})");
+    row("string fn type error", "SELECT upper(payload.n) AS x FROM \"s/#\"", p,
+        "error: upper: argument 1 must be a string, got number");
+    // maps and arrays
+    row("map functions",
+        "SELECT map_get('a.b', payload.obj) AS a, map_get('zz', payload.obj, 'dflt') AS b, "
+        "map_keys(payload.obj) AS c, map_get('k', map_put('k', 1, payload.obj)) AS d FROM \"s/#\"",
+        p, R"({"a":"deep","b":"dflt","c":["a"],"d":1})");
+    row("array functions",
+        "SELECT nth(2, payload.arr) AS a, length(payload.arr) AS b, sublist(2, payload.arr) AS c, "
+        "sublist(2, 2, payload.arr) AS d, first(payload.arr) AS e, last(payload.arr) AS f, "
+        "contains(2, payload.arr) AS g FROM \"s/#\"",
+        p, R"({"a":2,"b":3,"c":[1,2],"d":[2,3],"e":1,"f":3,"g":true})");
+    row("nth out of range errors", "SELECT nth(9, payload.arr) AS x FROM \"s/#\"", p,
+        "error: nth: index 9 out of range 1..3");
+    // encoding, hashing
+    row("json",
+        "SELECT json_encode(payload.obj) AS a, json_decode('{\"x\":[1,null]}') AS b FROM \"s/#\"",
+        p, R"({"a":"{\"a\":{\"b\":\"deep\"}}","b":{"x":[1,null]}})");
+    row("base64 hex",
+        "SELECT base64_encode('hi') AS a, base64_decode('aGk=') AS b, bin2hexstr('hi') AS c, "
+        "hexstr2bin('6869') AS d FROM \"s/#\"",
+        p, R"({"a":"aGk=","b":"hi","c":"6869","d":"hi"})");
+    row("hashes", "SELECT md5('abc') AS a, sha('abc') AS b, sha256('abc') AS c FROM \"s/#\"", p,
+        R"({"a":"900150983cd24fb0d6963f7d28e17f72","b":"a9993e364706816aba3e25717850c26c9cd0d89d","c":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"})");
+    // time
+    row("time",
+        "SELECT unix_ts_to_rfc3339(0) AS a, unix_ts_to_rfc3339(1500, 'millisecond') AS b, "
+        "rfc3339_to_unix_ts('1970-01-01T00:01:00Z') AS c, format_date('second', '+02:00', "
+        "'%Y-%m-%d %H:%M:%S', 0) AS d FROM \"s/#\"",
+        p,
+        R"({"a":"1970-01-01T00:00:00Z","b":"1970-01-01T00:00:01.500Z","c":60,"d":"1970-01-01 02:00:00"})");
+    row("uuid shape",
+        "SELECT regex_match(uuid_v4(), "
+        "'^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$') AS u FROM "
+        "\"s/#\"",
+        p, R"({"u":true})");
+    // FOREACH
+    row("foreach plain", "FOREACH payload.arr FROM \"s/#\"", p,
+        "{\"item\":1}\n{\"item\":2}\n{\"item\":3}");
+    row("foreach do incase",
+        "FOREACH payload.sensors AS s DO s.name AS name, s.v * 10 AS v INCASE s.v > 1 FROM \"s/#\"",
+        R"({"sensors":[{"name":"a","v":1},{"name":"b","v":2},{"name":"c","v":3}]})",
+        "{\"name\":\"b\",\"v\":20}\n{\"name\":\"c\",\"v\":30}");
+    row("foreach maps", "FOREACH payload.sensors FROM \"s/#\" WHERE clientid = 'c1'",
+        R"({"sensors":[{"a":1},{"b":2}]})", "{\"a\":1}\n{\"b\":2}");
+    row("foreach not array", "FOREACH payload.nope FROM \"s/#\"", p, "no result");
+    row("foreach where false", "FOREACH payload.arr FROM \"s/#\" WHERE false", p, "no result");
+    // comments
+    row("sql comment", "SELECT 1 AS x -- a comment\nFROM \"s/#\"", p, R"({"x":1})");
+}
+
+void TestRuleSemantics::table()
+{
+    QFETCH(QByteArray, sql);
+    QFETCH(QByteArray, payload);
+    QFETCH(QString, expected);
+    OneRule r(sql);
+    QVERIFY2(r.report.ok, qPrintable(r.report.lines().join("\n")));
+    QCOMPARE(r.run(message("s/1", payload)), expected);
+}
+
+QTEST_GUILESS_MAIN(TestRuleSemantics)
+#include "tst_rule_semantics.moc"
