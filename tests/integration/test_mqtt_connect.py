@@ -265,6 +265,20 @@ class Will(BrokerTestCase):
                     properties=props("CONNECT", SessionExpiryInterval=60))
         self.assertFalse(w.wait_messages(1, 1.5), "will sent although the session continues")
 
+    def test_v5_will_sent_at_session_expiry_before_will_delay_3_1_3_2_2(self):
+        """5.0 3.1.3.2.2: Session Expiry 1 s, Will Delay 30 s: the session ends first, so the
+        Will is published about 1 s after the close - not at once (the session still exists
+        for that second) and not after 30 s."""
+        w = self._watch()
+        c = self.client("exp-first", 5)
+        c.client.will_set("will/t", b"at-expiry", 1, False,
+                          properties=props("WILLMESSAGE", WillDelayInterval=30))
+        c.connect(self.broker.port, properties=props("CONNECT", SessionExpiryInterval=1))
+        c.kill()
+        self.assertFalse(w.wait_messages(1, 0.5), "will sent while the session still existed")
+        self.assertTrue(w.wait_messages(1, 4.0), "will not sent when the session expired")
+        self.assertEqual(w.messages[0].payload, b"at-expiry")
+
 
 class ConnectionLimit(BrokerTestCase):
     BROKER_TOML = "[limits]\nmax_connections = 2\n"

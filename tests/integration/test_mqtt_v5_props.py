@@ -82,6 +82,21 @@ class MessageExpiry(BrokerTestCase):
         s.subscribe("rexp/t", 1)
         self.assertFalse(s.wait_messages(1, 0.8), "expired retained message delivered")
 
+    def test_retained_delivery_carries_reduced_expiry_MQTT_3_3_2_6(self):
+        """5.0 MQTT-3.3.2-6 for a retained message sent at subscribe time: the Message Expiry
+        Interval is the received value minus the time it was stored (60 -> at most 59 after
+        1.2 s)."""
+        p = self.connected("rrexp-pub", 5)
+        p.publish("rrexp/t", b"r", 1, retain=True,
+                  properties=props("PUBLISH", MessageExpiryInterval=60))
+        time.sleep(1.2)  # bounded
+        s = self.connected("rrexp", 5)
+        s.subscribe("rrexp/t", 1)
+        self.assertTrue(s.wait_messages(1, 5.0))
+        remaining = getattr(s.messages[0].properties, "MessageExpiryInterval", None)
+        self.assertIsNotNone(remaining)
+        self.assertLessEqual(remaining, 59)
+
 
 class TopicAlias(BrokerTestCase):
     def _raw5(self, client_id, connect_props=b""):
@@ -303,6 +318,39 @@ class ServerPacketSize(BrokerTestCase):
         r.send(raw_publish("sps/t", b"x" * 1200, 0, version=5))
         self.assertTrue(r.wait_closed(5.0))
         self.assertEqual([b[:1] for t, f, b in r.seen if t == DISCONNECT], [b"\x95"])
+
+
+class ServerReceiveMaximum(BrokerTestCase):
+    BROKER_TOML = "[limits]\nreceive_maximum = 2\nmax_topic_alias = 0\n"
+
+    def test_connack_receive_maximum_and_0x93_when_exceeded_MQTT_3_3_4_7(self):
+        """5.0 3.2.2.3.3: the Server announces Receive Maximum (2 here) in CONNACK; 3.3.4: a
+        client that has more unacknowledged QoS 1/2 PUBLISHes than that (MQTT-3.3.4-7) gets
+        DISCONNECT 0x93 (Receive Maximum exceeded). QoS 2 flows stay unacknowledged until the
+        client sends PUBREL, so the third QoS 2 PUBLISH without PUBREL exceeds it."""
+        r = self.raw()
+        r.send(raw_connect("srm", version=5))
+        flags, body = r.expect(CONNACK)
+        sp, rc, p = parse_connack_v5(body)
+        self.assertEqual(dict(p).get(RECEIVE_MAX), 2)
+        for mid in (1, 2):
+            r.send(raw_publish("srm/t", b"x", 2, mid=mid, version=5))
+            r.expect(0x05)  # PUBREC
+        r.send(raw_publish("srm/t", b"x", 2, mid=3, version=5))
+        self.assertTrue(r.wait_closed(5.0), "third unacknowledged QoS 2 PUBLISH accepted")
+        self.assertEqual([b[:1] for t, f, b in r.seen if t == DISCONNECT], [b"\x93"])
+
+    def test_topic_alias_maximum_0_means_no_inbound_alias_3_2_2_3_8(self):
+        """5.0 3.2.2.3.8: max_topic_alias = 0 -> no Topic Alias Maximum (or 0) in CONNACK and a
+        client's Topic Alias is invalid (DISCONNECT 0x94, 3.3.2.3.4)."""
+        r = self.raw()
+        r.send(raw_connect("tam0", version=5))
+        flags, body = r.expect(CONNACK)
+        sp, rc, p = parse_connack_v5(body)
+        self.assertIn(dict(p).get(TOPIC_ALIAS_MAX, 0), (0,))
+        r.send(raw_publish("x/y", b"1", 0, version=5, properties=prop_u16(TOPIC_ALIAS, 1)))
+        self.assertTrue(r.wait_closed(5.0))
+        self.assertEqual([b[:1] for t, f, b in r.seen if t == DISCONNECT], [b"\x94"])
 
 
 class ForwardedProperties(BrokerTestCase):
