@@ -288,6 +288,39 @@ class PacketSizeTest(BadInputChecks, unittest.TestCase):
         self.assertLogged("client_id=topic-len", peer, "0x81")
 
 
+def rss_mib(pid):
+    """Resident set size of a process in MiB (Linux /proc)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+class FloodTest(BadInputChecks, unittest.TestCase):
+    """A client that writes without ever reading must not make the broker buffer its answers
+    without limit (a gateway has a few hundred MB): the broker stops reading it (TCP pushes
+    back on the sender) or drops it."""
+
+    @unittest.expectedFailure   # broker bug, reported; remove with the fix
+    def test_non_reading_client_pingreq_flood_bounded_memory(self):
+        raw = self.connected("flood", version=5)
+        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        before = rss_mib(self.broker.proc.pid)
+        chunk = b"\xc0\x00" * (512 * 1024)   # 1 MiB of PINGREQ, 524,288 packets
+        raw.sock.settimeout(3.0)             # a blocked send means back-pressure works
+        try:
+            for _ in range(64):              # at most 64 MiB
+                raw.sock.sendall(chunk)
+        except (socket.timeout, BrokenPipeError, ConnectionResetError):
+            pass
+        grown = rss_mib(self.broker.proc.pid) - before
+        self.assertLess(grown, 32, "ferryd grew by %d MiB buffering PINGRESPs for a client "
+                        "that does not read" % grown)
+        raw.close()
+        self.assertServes()
+
+
 class KeepAliveTest(BadInputChecks, unittest.TestCase):
     """A packet sent one byte at a time is not a packet: keep alive counts whole packets."""
 
