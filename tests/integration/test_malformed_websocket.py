@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ferry_harness import (  # noqa: E402
-    BadInputChecks, CONNACK, PINGRESP, PUBACK, PUBLISH, SUBACK, parse_publish, peer_of,
+    BadInputChecks, CONNACK, DISCONNECT, PINGRESP, PUBACK, PUBLISH, SUBACK, parse_publish, peer_of,
     raw_subscribe)
 
 CONNECT_V5_WS = (b"\x10"                # CONNECT
@@ -159,7 +159,7 @@ class WebSocketBadInputTest(BadInputChecks, unittest.TestCase):
                      + b"x" * 4994)        # payload: one 5003-byte frame > 1024 + 16
         except (BrokenPipeError, ConnectionResetError):
             pass
-        self.assertClosed(raw, allow=(14,))   # a DISCONNECT 0x95 first is welcome
+        self.assertClosed(raw, allow=(DISCONNECT,))   # a DISCONNECT 0x95 first is welcome
         self.assertServes()
 
     @unittest.expectedFailure   # broker bug, reported; remove with the fix
