@@ -729,9 +729,14 @@ class BadInputChecks:
     def setUpClass(cls):
         cls.broker = FerryBroker(extra_toml=cls.BROKER_TOML)
         cls.broker.start()
+        # Connected for the whole class (keep alive 0: never times out): every bad input must
+        # close only its own connection, so this one must still answer in assertServes.
+        cls.bystander = raw_connected(cls.broker.port, "bystander-" + cls.__name__, version=4,
+                                      keepalive=0)
 
     @classmethod
     def tearDownClass(cls):
+        cls.bystander.close()
         broker = cls.broker
         alive = broker.alive()
         code = broker.stop()
@@ -801,8 +806,12 @@ class BadInputChecks:
 
     # -- (b) the broker still serves -------------------------------------------------
     def assertServes(self, tag=None):
-        """A fresh subscriber and publisher complete a QoS 1 round trip."""
+        """A fresh subscriber and publisher complete a QoS 1 round trip, and the class's
+        bystander connection is still there."""
         self.assertTrue(self.broker.alive(), "ferryd died:\n" + self.broker.log()[-4000:])
+        self.bystander.send(b"\xc0\x00")           # PINGREQ
+        self.assertEqual(self.bystander.read_packet()[0], PINGRESP,
+                         "an innocent connection was affected")
         tag = tag or self.id().rsplit(".", 1)[-1]
         topic = "serves/" + tag
         sub = raw_connected(self.broker.port, "sub-" + tag, version=4)
