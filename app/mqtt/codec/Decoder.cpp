@@ -45,8 +45,9 @@ Decoder::Status decodeFrame(const char *data, qsizetype size, const FrameOptions
     case varint::ReadStatus::Ok:
         break;
     }
-    // Checked before a single body byte is buffered (Mosquitto CVE-2017-7651: memory taken for
-    // a huge Remaining Length from a client that never authenticated).
+    // Checked as soon as the fixed header is complete, before waiting for (and buffering) the
+    // body (Mosquitto CVE-2017-7651: memory taken for a huge Remaining Length from a client that
+    // never authenticated).
     const std::uint64_t total = 1u + std::uint64_t(lengthBytes) + remaining;
     if (total > o.maxPacketSize)
         return fail(error, rc::PacketTooLarge, "packet larger than the maximum packet size",
