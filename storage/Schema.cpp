@@ -8,9 +8,11 @@ namespace {
 
 // Version 1. Why each shape:
 // - messages: a body is stored once; `refs` counts the queue entries, retained and will rows
-//   pointing at it, and the row is deleted in the same transaction as its last reference. A
-//   refcount costs one UPDATE per release; the alternative (a NOT EXISTS cleanup query) needs
-//   an index on queue_entries(message_id), i.e. one more B-tree insert on every append.
+//   pointing at it, and the row is deleted in the same transaction as its last reference
+//   (one DELETE when unshared, UPDATE + DELETE when shared). The alternative, a NOT EXISTS
+//   cleanup query, needs an index on queue_entries(message_id): measured here (raw C API,
+//   append + ack cycles, 256-byte payloads), that index wrote 28% more bytes per message at
+//   10 rows per transaction, 27% at 100 and 7% at 1000. Bytes, not CPU, wear the SD card.
 // - queue_entries: WITHOUT ROWID clustered on (queue_id, seq), so load() and the ack DELETE
 //   are range/point lookups in the table itself. expires_at_ms is copied from the message so
 //   that the periodic purge uses a small partial index instead of a join.

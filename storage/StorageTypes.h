@@ -34,6 +34,9 @@ struct StoreOptions {
     // PRAGMA quick_check on open: catches truncated and damaged files before we write to them.
     // O(size of the database); turn off only for very large stores on slow cards.
     bool checkOnOpen = true;
+    // How often the Store deletes expired Queued entries and retained messages by itself, on
+    // its owner thread's event loop (0 = never; then call Store::purgeExpired yourself).
+    int purgeIntervalMs = 60000;
 };
 
 struct OpenError {

@@ -6,6 +6,7 @@
 #include "storage/StoreDb.h"
 #include "storage/Writer.h"
 
+#include <QDateTime>
 #include <QFile>
 #include <QThread>
 
@@ -100,6 +101,7 @@ Store::Store(const StoreOptions &options) : m_options(options) {}
 
 Store::~Store()
 {
+    m_purgeTimer.stop();
     m_writer.reset(); // commits what is queued, joins the thread, closes the connection
 }
 
@@ -191,6 +193,12 @@ std::unique_ptr<Store> Store::open(const StoreOptions &options, OpenError *error
     if (!problem.isEmpty())
         return fail(QStringLiteral("%1: %2").arg(path, problem));
     store->m_writer = std::make_unique<Writer>(std::move(storeDb), store.get());
+    if (options.purgeIntervalMs > 0) {
+        Store *self = store.get();
+        connect(&self->m_purgeTimer, &QTimer::timeout, self,
+                [self] { self->purgeExpired(QDateTime::currentMSecsSinceEpoch(), {}); });
+        self->m_purgeTimer.start(options.purgeIntervalMs);
+    }
     const StoreStats s = store->m_writer->stats();
     qCInfo(lcStorage).noquote().nospace()
         << "event=opened path=" << path << " messages=" << s.messageRows

@@ -33,6 +33,7 @@
 
 #include <QHash>
 #include <QObject>
+#include <QTimer>
 
 #include <memory>
 
@@ -95,7 +96,8 @@ public:
     QList<StoredWill> loadWills(StorageStatus *status = nullptr);
 
     // --- Housekeeping ---
-    // Deletes Queued entries and retained messages expired at nowMs. Call it periodically.
+    // Deletes Queued entries and retained messages expired at nowMs. The Store calls it every
+    // StoreOptions::purgeIntervalMs with the wall clock; call it yourself for other schedules.
     void purgeExpired(std::int64_t nowMs, std::function<void(StorageStatus, PurgeResult)> done);
     // Changes the whole-store budget (0 = none) at run time.
     void setDiskBudget(std::uint64_t bytes, Completion done);
@@ -114,6 +116,7 @@ private:
     LockFile m_lock;
     std::unique_ptr<Writer> m_writer;
     QHash<std::uint64_t, std::uint64_t> m_nextSeq; // queue id -> next seq (owner thread only)
+    QTimer m_purgeTimer;
 };
 
 } // namespace ferry::storage

@@ -84,9 +84,8 @@ QString StoreDb::prepare()
         {&StoreDb::m_insertMessage,
          "INSERT INTO messages(topic, payload, qos, retain, timestamp_ms, expires_at_ms, props, "
          "refs) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
-        {&StoreDb::m_releaseMessage,
-         "UPDATE messages SET refs = refs - 1 WHERE id = ?1 RETURNING refs"},
-        {&StoreDb::m_deleteMessageIfUnused, "DELETE FROM messages WHERE id = ?1 AND refs <= 0"},
+        {&StoreDb::m_releaseMessage, "UPDATE messages SET refs = refs - 1 WHERE id = ?1"},
+        {&StoreDb::m_deleteMessageIfUnused, "DELETE FROM messages WHERE id = ?1 AND refs <= 1"},
         {&StoreDb::m_insertEntry,
          "INSERT INTO queue_entries(queue_id, seq, message_id, state, packet_id, qos, retain, "
          "tag, bytes, expires_at_ms) VALUES(?1, ?2, ?3, 0, 0, ?4, ?5, ?6, ?7, ?8)"},
@@ -300,24 +299,18 @@ StorageStatus StoreDb::insertMessage(const core::Message &m, std::int64_t refs, 
 
 StorageStatus StoreDb::releaseMessage(std::int64_t id)
 {
-    Statement &st = m_releaseMessage;
-    st.bind(1, id);
-    const int rc = st.step();
-    const std::int64_t refs = rc == SQLITE_ROW ? st.int64(0) : 1;
-    // Step to completion so that the UPDATE ... RETURNING finishes before the DELETE.
-    const int done = rc == SQLITE_ROW ? st.step() : rc;
-    st.reset();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return check(rc, "release_message");
-    if (done != SQLITE_DONE)
-        return check(done, "release_message");
-    if (refs > 0)
-        return StorageStatus::Ok;
+    // Most bodies have one reference (one queue, or retained, or a will): try the DELETE first,
+    // so that the common case is one statement; only shared bodies need the UPDATE.
     m_deleteMessageIfUnused.bind(1, id);
-    const StorageStatus s = check(m_deleteMessageIfUnused.run(), "delete_message");
-    if (s == StorageStatus::Ok)
+    StorageStatus s = check(m_deleteMessageIfUnused.run(), "delete_message");
+    if (s != StorageStatus::Ok)
+        return s;
+    if (sqlite3_changes(m_db) > 0) {
         --m_pending.messages;
-    return s;
+        return s;
+    }
+    m_releaseMessage.bind(1, id);
+    return check(m_releaseMessage.run(), "release_message");
 }
 
 StorageStatus StoreDb::append(const QList<QueueTarget> &targets, const QList<std::uint64_t> &seqs,
@@ -403,7 +396,7 @@ StorageStatus StoreDb::dropQueue(std::uint64_t queueId)
         return s;
     m_deleteQueue.bind(1, std::int64_t(queueId));
     s = check(m_deleteQueue.run(), "drop_queue");
-    if (s == StorageStatus::Ok && sqlite3_changes(m_db) == 0)
+    if (s == StorageStatus::Ok && ids.empty() && sqlite3_changes(m_db) == 0)
         return StorageStatus::NotFound;
     return s;
 }
@@ -428,9 +421,10 @@ StorageStatus StoreDb::deleteSession(const QByteArray &clientId)
     StorageStatus s = check(m_deleteSessionSubs.run(), "delete_session_subscriptions");
     if (s != StorageStatus::Ok)
         return s;
+    const int subs = sqlite3_changes(m_db);
     m_deleteSession.bind(1, clientId);
     s = check(m_deleteSession.run(), "delete_session");
-    if (s == StorageStatus::Ok && sqlite3_changes(m_db) == 0)
+    if (s == StorageStatus::Ok && subs == 0 && sqlite3_changes(m_db) == 0)
         return StorageStatus::NotFound;
     return s;
 }

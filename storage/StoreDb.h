@@ -44,7 +44,8 @@ public:
     StorageStatus setBudget(std::uint64_t budgetBytes, std::uint64_t reserveBytes);
     std::uint64_t budgetBytes() const { return m_budgetPages * m_pageSize; }
 
-    // Writes.
+    // Writes. Each returns Ok, NotFound (and then changed nothing), or a failure after which
+    // the caller must undo the operation (savepoint) because it may have changed some rows.
     StorageStatus append(const QList<QueueTarget> &targets, const QList<std::uint64_t> &seqs,
                          const core::Message &message);
     StorageStatus setEntryState(std::uint64_t queueId, std::uint64_t seq, EntryState state,

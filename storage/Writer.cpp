@@ -101,13 +101,19 @@ void Writer::runBatch(std::deque<Op> &batch)
 {
     StoreDb &db = *m_db;
     std::vector<StorageStatus> status(batch.size(), StorageStatus::Ok);
-    std::vector<bool> settled(batch.size(), false); // failed alone: not retried
+    std::vector<bool> settled(batch.size(), false); // failed alone: not run again
     StorageStatus batchStatus = StorageStatus::Ok;
-    // On SQLITE_FULL, IOERR, BUSY or NOMEM inside a statement SQLite may roll back the whole
-    // transaction, not just the statement (https://www.sqlite.org/lang_transaction.html,
-    // "Response To Errors Within A Transaction"). Then the operation that failed is settled
-    // alone and the batch is run again without it; bounded, after which the rest fail too.
+    // Fast path: the operations run back to back, no savepoints (they cost about a quarter of
+    // the throughput, measured with storage_bench). When one fails, the transaction is rolled
+    // back and the batch runs again in careful mode, one savepoint per operation, so that the
+    // failing one is undone alone and the others still commit.
+    //
+    // On SQLITE_FULL, IOERR, BUSY or NOMEM SQLite may roll back the whole transaction by
+    // itself, savepoints included (https://www.sqlite.org/lang_transaction.html, "Response To
+    // Errors Within A Transaction"). Then the operation that failed is settled alone and the
+    // batch runs again without it; bounded, after which the rest fail with that status.
     constexpr int kMaxRestarts = 8;
+    bool careful = false;
     StorageStatus lastFailure = StorageStatus::Ok;
     for (int attempt = 0;; ++attempt) {
         bool restart = false;
@@ -115,18 +121,24 @@ void Writer::runBatch(std::deque<Op> &batch)
         for (std::size_t i = 0; batchStatus == StorageStatus::Ok && i < batch.size(); ++i) {
             if (settled[i])
                 continue;
-            StorageStatus s = db.savepoint();
+            StorageStatus s = careful ? db.savepoint() : StorageStatus::Ok;
             if (s == StorageStatus::Ok)
                 s = batch[i].apply(db);
             status[i] = s;
-            if (s == StorageStatus::Ok) {
-                db.release();
+            // NotFound changed nothing (StoreDb's contract): no need to undo it.
+            if (s == StorageStatus::Ok || s == StorageStatus::NotFound) {
+                if (careful)
+                    db.release();
                 db.keepOperationCounters();
                 continue;
             }
+            lastFailure = s;
+            if (!careful) {
+                careful = restart = true; // not settled: careful mode will say who failed
+                break;
+            }
             settled[i] = true;
             if (!db.inTransaction()) {
-                lastFailure = s;
                 restart = true;
                 break;
             }
@@ -134,6 +146,7 @@ void Writer::runBatch(std::deque<Op> &batch)
             db.dropOperationCounters();
         }
         if (restart) {
+            db.rollback();
             db.dropBatchCounters();
             if (attempt < kMaxRestarts)
                 continue;

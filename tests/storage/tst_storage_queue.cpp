@@ -44,6 +44,7 @@ private slots:
     void entryStateAndSeqSurviveReopen();
     void propertiesRoundTrip();
     void expiredQueuedEntriesHiddenAndPurged_MQTT_3_3_2_5();
+    void periodicPurgeRunsByItself();
     void dropQueueRemovesEntries();
     void unknownQueueIsRefused();
     void removeMissingEntryIsNotFound();
@@ -306,6 +307,23 @@ void TestStorageQueue::expiredQueuedEntriesHiddenAndPurged_MQTT_3_3_2_5()
     QCOMPARE(countOnDisk(path, "SELECT COUNT(*) FROM messages WHERE payload = 'stale'"), 0);
     // Even far later, the one whose delivery started stays (until acknowledged).
     QCOMPARE(seqsAt(10000), (QList<std::uint64_t>{fresh, flying}));
+}
+
+void TestStorageQueue::periodicPurgeRunsByItself()
+{
+    QTemporaryDir dir;
+    StoreOptions o = options(dir.filePath("pp.db"));
+    o.purgeIntervalMs = 20;
+    auto store = mustOpen(o);
+    QVERIFY(store);
+    const auto q = store->queueId("q", QueueKind::MqttSession);
+    Recorder r;
+    store->append(q, message("t", "expired long ago", 1, 1), {}, r.add());
+    store->append(q, message("t", "never expires", 1, 0), {}, r.add());
+    QVERIFY(r.waitFor(2));
+    QTRY_COMPARE(store->stats().purgedEntries, 1u);
+    QCOMPARE(store->stats().entryRows, 1u);
+    QCOMPARE(store->stats().messageRows, 1u);
 }
 
 void TestStorageQueue::dropQueueRemovesEntries()
