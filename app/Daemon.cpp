@@ -92,7 +92,8 @@ bool Daemon::start()
         if (lc.protocol == QLatin1String("mqtt")) {
             slot->listener = new net::TcpListener(this);
         } else if (lc.protocol == QLatin1String("mqtt-ws")) {
-            slot->listener = new net::WebSocketListener(lc.path, m_config.limits.maxPacketSize, this);
+            slot->listener = new net::WebSocketListener(lc.path, m_config.limits.maxPacketSize,
+                                                        int(m_config.limits.connectTimeout) * 1000, this);
         } else {
             qCCritical(lcDaemon, "listener=%s error=protocol '%s' is not available in this build yet",
                        qPrintable(lc.name), qPrintable(lc.protocol));

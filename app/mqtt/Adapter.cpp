@@ -38,10 +38,10 @@ QByteArray Adapter::assignClientId() const
 
 void Adapter::refuseConnect(std::uint8_t reasonV5, std::uint8_t returnCode311, const char *why)
 {
-    qCInfo(lcMqtt, "connect_refused client_id=%s peer=%s reason=%s",
-           m_protocol->clientId().constData(), m_protocol->peer().constData(), why);
     Connack connack;
     connack.reasonCode = m_protocol->isV5() ? reasonV5 : returnCode311;
+    qCInfo(lcMqtt, "connect_refused client_id=%s peer=%s reason_code=0x%02x what=%s",
+           m_protocol->clientId().constData(), m_protocol->peer().constData(), connack.reasonCode, why);
     m_protocol->sendConnack(connack, 0);
 }
 
@@ -50,6 +50,11 @@ void Adapter::onConnect(Connect &connect)
     const bool v5 = connect.version == ProtocolVersion::V5;
     const Properties &props = connect.properties;
 
+    if (v5 && props.authenticationData && !props.authenticationMethod) {
+        // Spec 3.1.2.11.10: Authentication Data without a Method is a Protocol Error.
+        refuseConnect(rc::ProtocolError, rc311::IdentifierRejected, "authentication data without method");
+        return;
+    }
     if (v5 && props.authenticationMethod) {
         // Enhanced authentication (spec 4.12) is not offered.
         refuseConnect(rc::BadAuthenticationMethod, rc311::NotAuthorized, "enhanced authentication not supported");
@@ -85,6 +90,15 @@ void Adapter::onConnect(Connect &connect)
         const Will &w = *connect.will;
         if (!core::isValidTopicName(w.topic) || !core::withinLevelLimit(w.topic, m_protocol->settings().maxTopicLevels)) {
             refuseConnect(rc::TopicNameInvalid, rc311::IdentifierRejected, "invalid will topic");
+            return;
+        }
+        if (w.topic.startsWith("$SYS/") || w.topic == "$SYS") {
+            refuseConnect(rc::NotAuthorized, rc311::NotAuthorized, "will topic in $SYS");
+            return;
+        }
+        if (w.properties.responseTopic && !core::isValidTopicName(*w.properties.responseTopic)) {
+            // Spec 3.1.3-?: the will's Response Topic becomes a Topic Name: no wildcards.
+            refuseConnect(rc::ProtocolError, rc311::IdentifierRejected, "will response topic invalid");
             return;
         }
         if (w.properties.payloadFormatIndicator.value_or(0) == 1 && !isValidMqttUtf8(w.payload.constData(), w.payload.size())) {

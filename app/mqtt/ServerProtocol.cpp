@@ -49,7 +49,6 @@ void ServerProtocol::receive(const char *data, qsizetype size, std::int64_t mono
         closeNow();
         return;
     }
-    m_lastPacketMs = monotonicNowMs;
     m_decoder.feed(data, size);
     Packet packet;
     DecodeError error;
@@ -61,6 +60,9 @@ void ServerProtocol::receive(const char *data, qsizetype size, std::int64_t mono
             handleDecodeError(error);
             return;
         case Decoder::Status::Packet:
+            // Spec 3.1.2-22 counts Control Packets, not bytes: a packet trickled in a byte at
+            // a time does not keep the connection alive until it is complete.
+            m_lastPacketMs = monotonicNowMs;
             handlePacket(packet);
             break;
         }
@@ -124,9 +126,7 @@ void ServerProtocol::handleDecodeError(const DecodeError &error)
 
 void ServerProtocol::protocolError(std::uint8_t reasonCode, const char *what)
 {
-    qCWarning(lcMqtt, "protocol_error client_id=%s peer=%s reason_code=0x%02x what=%s",
-              m_clientId.constData(), m_peer.constData(), reasonCode, what);
-    disconnect(reasonCode);
+    disconnect(reasonCode, QByteArray(what));
 }
 
 void ServerProtocol::handlePacket(Packet &packet)
@@ -165,10 +165,11 @@ void ServerProtocol::handlePacket(Packet &packet)
         return;
     case PacketType::Disconnect: {
         const Disconnect &d = std::get<Disconnect>(packet);
-        // Spec 3.14.4-3: on a normal DISCONNECT the will is discarded; 0x04 keeps it.
-        m_gracefulDisconnect = d.reasonCode != rc::DisconnectWithWill;
         m_handler.onDisconnect(d);
+        // The adapter may have refused it (spec 3.14.2.2.2: then it is not a valid DISCONNECT
+        // and the will stands). Spec 3.14.4-3: a valid one discards the will, unless 0x04.
         if (m_state == State::Connected) {
+            m_gracefulDisconnect = d.reasonCode != rc::DisconnectWithWill;
             m_state = State::Closing;
             m_sink.closeTransport();
         }
@@ -243,6 +244,11 @@ void ServerProtocol::handlePublish(Publish &publish)
         if (!p.subscriptionIdentifiers.isEmpty()) {
             // Spec 3.3.4-6: a PUBLISH from a Client MUST NOT contain a Subscription Identifier.
             protocolError(rc::ProtocolError, "subscription identifier in PUBLISH from client");
+            return;
+        }
+        if (p.responseTopic && !core::isValidTopicName(*p.responseTopic)) {
+            // Spec 3.3.2-14: the Response Topic MUST NOT contain wildcard characters.
+            protocolError(rc::ProtocolError, "response topic is not a valid topic name");
             return;
         }
         if (p.topicAlias) {
@@ -421,12 +427,18 @@ void ServerProtocol::disconnect(std::uint8_t reasonCode, const QByteArray &reaso
 {
     if (m_state == State::Closing || m_state == State::Closed)
         return;
+    if (reasonCode >= 0x80 && reasonCode != rc::SessionTakenOver && reasonCode != rc::ServerShuttingDown)
+        qCWarning(lcMqtt, "server_disconnect client_id=%s peer=%s reason_code=0x%02x what=%s",
+                  m_clientId.constData(), m_peer.constData(), reasonCode,
+                  reasonString.isEmpty() ? "-" : reasonString.constData());
     if (m_state == State::Connected && m_version == ProtocolVersion::V5) {
         Disconnect d;
         d.reasonCode = reasonCode;
         if (!reasonString.isEmpty())
             d.properties.reasonString = reasonString;
-        sendRaw(encode(d, m_version));
+        // Through send(): it drops the reason string when the client's Maximum Packet Size
+        // would be exceeded (spec 3.14.2-3).
+        send(d);
     }
     closeNow();
 }

@@ -9,6 +9,11 @@ namespace {
 constexpr qint64 kReadChunk = 64 * 1024;
 // A peer that does not read what we flush on close gets this long before we abort.
 constexpr int kLingerMs = 5000;
+// Backpressure: while this much is queued for a peer that does not read, we stop reading what
+// it sends (its requests would only queue more answers), and Qt's read buffer is capped so the
+// kernel's TCP window pushes back on the sender. Memory per connection stays bounded.
+constexpr qint64 kMaxOutputBacklog = 1024 * 1024;
+constexpr qint64 kReadBufferSize = 256 * 1024;
 
 QByteArray formatPeer(const QHostAddress &address, quint16 port)
 {
@@ -25,6 +30,7 @@ TcpTransport::TcpTransport(QTcpSocket *socket, QObject *parent)
 {
     m_socket->setParent(this);
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_socket->setReadBufferSize(kReadBufferSize);
 }
 
 TcpTransport::~TcpTransport() = default;
@@ -32,6 +38,12 @@ TcpTransport::~TcpTransport() = default;
 void TcpTransport::start()
 {
     connect(m_socket, &QTcpSocket::readyRead, this, &TcpTransport::readAvailable);
+    connect(m_socket, &QTcpSocket::bytesWritten, this, [this] {
+        if (m_readPaused && m_socket->bytesToWrite() < kMaxOutputBacklog / 2) {
+            m_readPaused = false;
+            readAvailable();
+        }
+    });
     connect(m_socket, &QTcpSocket::disconnected, this, &TcpTransport::notifyClosed);
     connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError) {
         if (m_socket->state() != QAbstractSocket::ConnectedState)
@@ -49,6 +61,10 @@ void TcpTransport::readAvailable()
 {
     thread_local QByteArray buffer(int(kReadChunk), Qt::Uninitialized);
     while (!m_closed && m_socket->bytesAvailable() > 0) {
+        if (m_socket->bytesToWrite() > kMaxOutputBacklog) {
+            m_readPaused = true;
+            return;
+        }
         const qint64 n = m_socket->read(buffer.data(), kReadChunk);
         if (n <= 0)
             break;

@@ -29,6 +29,7 @@ private:
     TransportReceiver *m_receiver = nullptr;
     QByteArray m_peer;
     bool m_closed = false;
+    bool m_readPaused = false;
     QTimer *m_lingerTimer = nullptr;
 };
 

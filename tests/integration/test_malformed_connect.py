@@ -127,7 +127,6 @@ class ConnectFieldsTest(BadInputChecks, unittest.TestCase):
                          b"\x00\x02" b"p2",     # client id "p2"
                          0x82)
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_authentication_data_without_method_connack_0x82_3_1_2_11_10(self):
         # "It is a Protocol Error to include Authentication Data if there is no Authentication
         # Method." (3.1.2.11.10)
@@ -292,7 +291,6 @@ class WillAfterBadInputTest(BadInputChecks, unittest.TestCase):
         self.assertEqual(self._wills(watcher, "will/p3"), [b"bye"])
         self.assertServes()
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_disconnect_with_session_expiry_after_zero_0x82_will_published_3_14_2_2_2(self):
         # "If the Session Expiry Interval in the CONNECT packet was zero, then it is a Protocol
         # Error to set a non-zero Session Expiry Interval in the DISCONNECT packet sent by the

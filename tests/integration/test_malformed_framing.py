@@ -302,7 +302,6 @@ class FloodTest(BadInputChecks, unittest.TestCase):
     without limit (a gateway has a few hundred MB): the broker stops reading it (TCP pushes
     back on the sender) or drops it."""
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_non_reading_client_pingreq_flood_bounded_memory(self):
         raw = self.connected("flood", version=5)
         raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -324,7 +323,6 @@ class FloodTest(BadInputChecks, unittest.TestCase):
 class KeepAliveTest(BadInputChecks, unittest.TestCase):
     """A packet sent one byte at a time is not a packet: keep alive counts whole packets."""
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_trickled_partial_packet_does_not_reset_keep_alive_MQTT_3_1_2_22(self):
         # "If the Keep Alive value is non-zero and the Server does not receive an MQTT Control
         # Packet from the Client within one and a half times the Keep Alive time period, it
@@ -397,7 +395,6 @@ class ConnectTimeoutTest(BadInputChecks, unittest.TestCase):
         self.assertServes()
         self.assertLogged("connect_timeout", peer)
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_silent_tcp_on_websocket_port_dropped_after_connect_timeout(self):
         # Not even the HTTP upgrade request: a silent peer on the WebSocket port has not sent
         # CONNECT either, so connect_timeout (1 s) applies, not Qt's own 10 s handshake

@@ -742,7 +742,6 @@ class SubscribeRulesTest(BadInputChecks, unittest.TestCase):
                                 b"\x41",             # options: reserved bit 6, QoS 1
                     0x81)
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_no_local_on_shared_subscription_0x82_MQTT_3_8_3_4(self):
         # "It is a Protocol Error to set the No Local bit to 1 on a Shared Subscription"
         # [MQTT-3.8.3-4].
@@ -754,7 +753,6 @@ class SubscribeRulesTest(BadInputChecks, unittest.TestCase):
                                    b"\x05",                    # options: No Local, QoS 1
                     0x82)
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_disconnect_within_client_maximum_packet_size_MQTT_3_14_2_3(self):
         # "The Server MUST NOT send packets exceeding Maximum Packet Size to the Client"
         # [MQTT-3.1.2-24]; of the Reason String: "The sender MUST NOT send this property if it
@@ -821,7 +819,6 @@ class PublishRulesTest(BadInputChecks, unittest.TestCase):
                                    b"hi",                        # payload
                     0x81)
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_response_topic_with_wildcard_MQTT_3_3_2_14(self):
         # "The Response Topic MUST NOT contain wildcard characters" [MQTT-3.3.2-14]: data
         # the protocol does not allow in a packet that parses - a Protocol Error (1.2).

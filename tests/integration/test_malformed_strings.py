@@ -388,7 +388,6 @@ class SysWillTest(BadInputChecks, unittest.TestCase):
                 if m["topic"].startswith("$SYS/ferry-test")]
         return seen
 
-    @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_will_topic_in_sys_not_published(self):
         watcher = self.connected("syswill-watch", version=5)
         watcher.send(raw_subscribe(1, [("$SYS/ferry-test/#", 0), ("$SYS/broker/uptime", 0)],
