@@ -310,7 +310,10 @@ class PahoClient:
                 pass
 
     def kill(self):
-        """Abnormal close: the TCP connection goes away without a DISCONNECT packet."""
+        """Abnormal close: the TCP connection goes away without a DISCONNECT packet. The network
+        thread is told to stop first, so it does not sit in paho's reconnect wait (up to 1 s)
+        and the close happens now."""
+        self.signal_stop()
         sock = self.client.socket()
         sock = getattr(sock, "_socket", sock)  # paho's WebsocketWrapper holds the TCP socket
         if sock is not None:
