@@ -55,8 +55,9 @@ public:
     // The id of the queue `name`, created if missing (synchronous). Returns 0 on failure (and
     // the status in *status), e.g. when `name` exists with another kind.
     std::uint64_t queueId(const QByteArray &name, QueueKind kind, StorageStatus *status = nullptr);
-    // Appends to the end of the queue and returns the entry's seq (increasing per queue, never
-    // reused while the queue exists). `done` gets Ok once the entry is committed.
+    // Appends to the end of the queue and returns the entry's seq at once (increasing per
+    // queue, never reused while the queue exists; the seq of a failed append is simply never
+    // stored, so seqs may have gaps). `done` gets Ok once the entry is committed.
     std::uint64_t append(std::uint64_t queueId, const core::Message &message, const EntryMeta &meta,
                          Completion done);
     // One body, many queues: fan-out to several persistent sessions stores the message once.

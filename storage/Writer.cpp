@@ -103,8 +103,8 @@ void Writer::runBatch(std::deque<Op> &batch)
     std::vector<StorageStatus> status(batch.size(), StorageStatus::Ok);
     std::vector<bool> settled(batch.size(), false); // failed alone: not run again
     StorageStatus batchStatus = StorageStatus::Ok;
-    // Fast path: the operations run back to back, no savepoints (they cost about a quarter of
-    // the throughput, measured with storage_bench). When one fails, the transaction is rolled
+    // Fast path: the operations run back to back, no savepoints (they cost up to a quarter of
+    // the throughput in a raw C API measurement here). When one fails, the transaction is rolled
     // back and the batch runs again in careful mode, one savepoint per operation, so that the
     // failing one is undone alone and the others still commit.
     //

@@ -2,11 +2,11 @@
 // The storage writer thread: group commit.
 //
 // Operations are queued from any thread (in Ferry: the event-loop thread, through Store). The
-// writer takes everything queued (up to kMaxBatch operations), runs it inside ONE transaction,
-// each operation inside its own savepoint so that one failing operation (e.g. SQLITE_FULL on
-// an insert) is undone alone while the others in the batch still commit (see runBatch), then
-// COMMITs and only then posts the batch's completions, in queue order, to `receiver`'s thread in
-// one queued call. One fsync per batch, not per message; the caller's thread never waits on disk.
+// writer takes everything queued (up to kMaxBatch operations) and runs it inside ONE
+// transaction; when one operation fails (e.g. SQLITE_FULL on an insert) it is undone alone and
+// the others in the batch still commit (see runBatch). Then the writer COMMITs, and only then
+// posts the batch's completions, in queue order, to `receiver`'s thread in one queued call.
+// One fsync per batch, not per message; the caller's thread never waits on the disk.
 //
 // If BEGIN or COMMIT fails, every operation of the batch completes with that failure and none
 // of its effects remain.

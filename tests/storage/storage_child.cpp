@@ -5,9 +5,10 @@
 //     prints "ack <seq>" as each completion arrives; every fifth acknowledged entry is then
 //     marked Released (packet id = seq mod 65536) and "rel <seq>" printed after that commit.
 //     Killed with SIGKILL by the test at an arbitrary point.
-//   storage_child lock <db>
-//     Holds SQLite's exclusive lock on <db> from this (other) process, prints "locked", and
-//     keeps it until stdin closes.
+//   storage_child lock <db> | writelock <db>
+//     Holds SQLite's exclusive lock (no readers) or write lock (readers allowed, as an open
+//     sqlite3 shell in a transaction does) on <db> from this other process, prints "locked",
+//     and keeps it until stdin closes.
 #include "storage/Store.h"
 
 #include <QCoreApplication>
@@ -28,14 +29,14 @@ constexpr int kPerTick = 20;
 // Like a broker's in-flight window: a producer that never waits would just grow the queue.
 constexpr std::uint64_t kMaxOutstanding = 1000;
 
-int holdLock(const char *path)
+int holdLock(const char *path, bool exclusive)
 {
     sqlite3 *db = nullptr;
+    const char *sql = exclusive ? "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; "
+                                  "SELECT count(*) FROM sqlite_schema;"
+                                : "BEGIN IMMEDIATE";
     if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_exec(db,
-                     "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; "
-                     "SELECT count(*) FROM sqlite_schema;",
-                     nullptr, nullptr, nullptr) != SQLITE_OK) {
+        sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
         std::fprintf(stderr, "cannot lock: %s\n", sqlite3_errmsg(db));
         return 2;
     }
@@ -53,9 +54,12 @@ int holdLock(const char *path)
 int main(int argc, char **argv)
 {
     if (argc == 3 && qstrcmp(argv[1], "lock") == 0)
-        return holdLock(argv[2]);
+        return holdLock(argv[2], true);
+    if (argc == 3 && qstrcmp(argv[1], "writelock") == 0)
+        return holdLock(argv[2], false);
     if (argc != 4 || qstrcmp(argv[1], "write") != 0) {
-        std::fprintf(stderr, "usage: storage_child write <db> <full|normal|off> | lock <db>\n");
+        std::fprintf(stderr, "usage: storage_child write <db> <full|normal|off> | lock <db> | "
+                             "writelock <db>\n");
         return 2;
     }
     QCoreApplication app(argc, argv);

@@ -67,6 +67,7 @@ private slots:
     void budgetRefusesThenRecoversAfterDeletes();
     void raisingBudgetRecovers();
     void hardLimitFailsOnlyTheFailingWriteOfABatch();
+    void foreignLockAtRunTimeIsBusyThenRecovers();
 };
 
 void TestStorageFull::budgetRefusesThenRecoversAfterDeletes()
@@ -202,6 +203,34 @@ void TestStorageFull::hardLimitFailsOnlyTheFailingWriteOfABatch()
     QVERIFY(store->load(q, 0).isEmpty());
     QCOMPARE(store->stats().messageRows, 0u);
     QCOMPARE(integrityCheck(path), QByteArray("ok"));
+}
+
+void TestStorageFull::foreignLockAtRunTimeIsBusyThenRecovers()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("busy.db");
+    StoreOptions o = options(path);
+    o.busyTimeoutMs = 50;
+    auto store = mustOpen(o);
+    QVERIFY(store);
+    const auto q = store->queueId("q", QueueKind::MqttSession);
+    // Someone opens the live database in a shell and starts a transaction.
+    sqlite3 *other = nullptr;
+    QCOMPARE(sqlite3_open(path.toUtf8().constData(), &other), SQLITE_OK);
+    QCOMPARE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    Recorder r;
+    store->append(q, message("t", "while locked"), {}, r.add());
+    QVERIFY(r.waitFor(1));
+    QCOMPARE(r.statuses[0], StorageStatus::Busy);
+    QCOMPARE(store->stats().failures, 1u);
+    QCOMPARE(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(other);
+    store->append(q, message("t", "after"), {}, r.add());
+    QVERIFY(r.waitFor(2));
+    QCOMPARE(r.statuses[1], StorageStatus::Ok);
+    const auto entries = store->load(q, 0);
+    QCOMPARE(entries.size(), 1);
+    QCOMPARE(entries[0].message.payload(), QByteArray("after"));
 }
 
 QTEST_GUILESS_MAIN(TestStorageFull)

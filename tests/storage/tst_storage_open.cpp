@@ -72,11 +72,13 @@ private slots:
     void truncatedFileRefused();
     void truncatedInsideHeaderRefused();
     void damagedPagesRefused();
+    void damagedDataPagesRefused();
     void emptyFileWithWalRefused();
     void emptyFileIsNewStore();
     void directoryInPlaceOfFileRefused();
     void fileInPlaceOfDirectoryRefused();
     void secondFerryOnSameFileRefused();
+    void sqliteLockByAnotherProcessRefused_data();
     void sqliteLockByAnotherProcessRefused();
     void newerSchemaRefused();
 };
@@ -160,6 +162,22 @@ void TestStorageOpen::damagedPagesRefused()
     expectRefused(path, "damaged");
 }
 
+void TestStorageOpen::damagedDataPagesRefused()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("dmg2.db");
+    QVERIFY(makeStore(path, 200));
+    // The header and schema survive; pages in the middle of the data do not. Only the
+    // integrity check on open notices this before a write lands next to the damage.
+    QFile f(path);
+    const qint64 middle = (f.size() / 2 / 4096) * 4096;
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QVERIFY(f.seek(middle));
+    QVERIFY(f.write(QByteArray(2 * 4096, '\x5A')) == 2 * 4096);
+    f.close();
+    expectRefused(path, "damaged");
+}
+
 void TestStorageOpen::emptyFileWithWalRefused()
 {
     QTemporaryDir dir;
@@ -216,13 +234,21 @@ void TestStorageOpen::secondFerryOnSameFileRefused()
     QVERIFY(mustOpen(options(path)));
 }
 
+void TestStorageOpen::sqliteLockByAnotherProcessRefused_data()
+{
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("exclusive (no readers)") << "lock";
+    QTest::newRow("write lock (open sqlite3 shell)") << "writelock";
+}
+
 void TestStorageOpen::sqliteLockByAnotherProcessRefused()
 {
+    QFETCH(QString, mode);
     QTemporaryDir dir;
     const QString path = dir.filePath("locked.db");
     QVERIFY(makeStore(path, 3));
     QProcess holder;
-    holder.start(QStringLiteral(STORAGE_CHILD_PATH), {"lock", path});
+    holder.start(QStringLiteral(STORAGE_CHILD_PATH), {mode, path});
     QVERIFY(holder.waitForStarted());
     QVERIFY(holder.waitForReadyRead(30000));
     QCOMPARE(holder.readLine().trimmed(), QByteArray("locked"));
