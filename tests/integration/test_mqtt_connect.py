@@ -98,15 +98,26 @@ class KeepAlive(BrokerTestCase):
 
 
 class ServerKeepAlive(BrokerTestCase):
-    BROKER_TOML = "[limits]\nmax_keep_alive = 5\n"
+    BROKER_TOML = "[limits]\nmax_keep_alive = 2\n"
 
     def test_v5_server_keep_alive_lowers_client_value_MQTT_3_2_2_21(self):
         """5.0 3.2.2.3.14 / MQTT-3.2.2-21: when the Server uses a Keep Alive other than the
-        client's, it sends Server Keep Alive and the client MUST use it. With max_keep_alive = 5
-        a client asking for 60 gets Server Keep Alive 5."""
+        client's, it sends Server Keep Alive and the client MUST use it. With max_keep_alive = 2
+        a client asking for 60 gets Server Keep Alive 2."""
         c = self.client("ka", 5)
         _, rc, p = c.connect(self.broker.port, keepalive=60)
-        self.assertEqual(getattr(p, "ServerKeepAlive", None), 5)
+        self.assertEqual(getattr(p, "ServerKeepAlive", None), 2)
+
+    def test_v5_server_keep_alive_is_enforced_MQTT_3_1_2_22(self):
+        """5.0 MQTT-3.2.2-21: the client MUST use the Server Keep Alive; so the Server enforces
+        that value (1.5 x, MQTT-3.1.2-22), not the client's 60: max_keep_alive = 2 -> a silent
+        client is closed after ~3 s, well before 90 s."""
+        r = self.raw()
+        r.send(raw_connect("ska", version=5, keepalive=60))
+        r.expect(CONNACK)
+        start = time.monotonic()
+        self.assertTrue(r.wait_closed(8.0), "silent client kept beyond 1.5 x Server Keep Alive")
+        self.assertGreaterEqual(time.monotonic() - start, 2.0)
 
 
 class Will(BrokerTestCase):
@@ -298,6 +309,26 @@ class ConnectionLimit(BrokerTestCase):
             except (EOFError, ConnectionResetError, BrokenPipeError):
                 continue  # closed before CONNACK: also a refusal
             self.assertEqual(t, CONNACK)
+            self.assertIn(body[1], ok)
+            self.assertTrue(r.wait_closed(5.0))
+
+
+class AnonymousRefused(BrokerTestCase):
+    def setUp(self):
+        from ferry_harness import FerryBroker
+        self.broker = FerryBroker(listeners=[("mqtt", "127.0.0.1:0", "allow_anonymous = false\n")])
+        self.broker.start()
+        self._clients = []
+        self.addCleanup(self._teardown_broker)
+
+    def test_anonymous_refused_when_not_allowed_MQTT_3_2_2(self):
+        """allow_anonymous = false: a CONNECT without credentials is refused - 3.1.1 return code
+        0x05 (not authorized), 5.0 0x87 (Not authorized) or 0x86 (Bad User Name or Password) - and
+        the connection is closed (3.1.1 MQTT-3.2.2-5, 5.0 MQTT-3.2.2-7)."""
+        for version, ok in ((4, (0x05, 0x04)), (5, (0x87, 0x86))):
+            r = self.raw()
+            r.send(raw_connect("anon%d" % version, version=version))
+            flags, body = r.expect(CONNACK)
             self.assertIn(body[1], ok)
             self.assertTrue(r.wait_closed(5.0))
 

@@ -260,6 +260,47 @@ class FlowControl(BrokerTestCase):
                 self.fail("window exceeded: %r" % (extra,))
         self.assertEqual([m["payload"] for m in got], [b"%d" % i for i in range(6)])
 
+    def test_receive_maximum_counts_qos2_until_pubcomp_MQTT_3_3_4_9(self):
+        """5.0 MQTT-3.3.4-9: a QoS 2 PUBLISH stays counted against the client's Receive Maximum
+        until PUBCOMP (a PUBREC with a success code does not free the slot). Receive Maximum 1:
+        after PUBREC the Server sends PUBREL but no second PUBLISH until PUBCOMP."""
+        r = self.raw()
+        r.send(raw_connect("rm-q2", version=5, properties=prop_u16(RECEIVE_MAX, 1)))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("rq2/t", 2)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("rq2-pub", 5)
+        p.publish("rq2/t", b"a", 2)
+        p.publish("rq2/t", b"b", 2)
+        first = parse_publish(*r.expect(PUBLISH), version=5)
+        r.send(raw_ack(0x05, first["mid"]))  # PUBREC
+        t, flags, body = r.read_packet(5.0)
+        self.assertEqual(t, 0x06, "expected PUBREL, got type %d" % t)
+        with self.assertRaises(socket.timeout):
+            extra = r.read_packet(0.7)
+            self.fail("second QoS 2 PUBLISH before PUBCOMP: %r" % (extra,))
+        r.send(raw_ack(0x07, first["mid"]))  # PUBCOMP
+        second = parse_publish(*r.expect(PUBLISH), version=5)
+        self.assertEqual(second["payload"], b"b")
+
+    def test_expired_while_waiting_for_window_not_sent_MQTT_3_3_2_5(self):
+        """5.0 MQTT-3.3.2-5: a message that waits behind a full Receive Maximum window and expires
+        before onward delivery starts is not sent."""
+        r = self.raw()
+        r.send(raw_connect("rm-exp", version=5, properties=prop_u16(RECEIVE_MAX, 1)))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("rme/t", 1)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("rme-pub", 5)
+        p.publish("rme/t", b"first", 1)
+        p.publish("rme/t", b"short", 1, properties=props("PUBLISH", MessageExpiryInterval=1))
+        p.publish("rme/t", b"last", 1)
+        first = parse_publish(*r.expect(PUBLISH), version=5)
+        time.sleep(2.2)  # bounded: lets the 1 s expiry pass while the window is full
+        r.send(raw_ack(PUBACK, first["mid"]))
+        nxt = parse_publish(*r.expect(PUBLISH), version=5)
+        self.assertEqual(nxt["payload"], b"last")
+
     def test_receive_maximum_does_not_hold_qos0(self):
         """Receive Maximum counts QoS 1/2 only (3.3.4): QoS 0 messages still flow while the
         QoS 1 window is full."""
@@ -301,6 +342,23 @@ class FlowControl(BrokerTestCase):
             r.send(raw_ack(PUBACK, m["mid"]))
         self.assertEqual(got, [b"small-1", b"small-2"])
         self.assertTrue(big.wait_messages(3, 5.0), "other subscribers still get the big one")
+
+    def test_retained_larger_than_client_maximum_not_sent_MQTT_3_1_2_24(self):
+        """5.0 MQTT-3.1.2-24 applies to retained messages sent at subscribe time too."""
+        p = self.connected("mps-ret-pub", 5)
+        p.publish("mpr/big", b"B" * 400, 1, retain=True)
+        p.publish("mpr/small", b"s", 1, retain=True)
+        r = self.raw()
+        r.send(raw_connect("mps-ret", version=5, properties=prop_u32(MAX_PACKET_SIZE, 128)))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("mpr/#", 1)], version=5))
+        r.expect(SUBACK)
+        m = parse_publish(*r.expect(PUBLISH), version=5)
+        self.assertEqual(m["payload"], b"s")
+        r.send(raw_ack(PUBACK, m["mid"]))
+        with self.assertRaises(socket.timeout):
+            extra = r.read_packet(0.5)
+            self.fail("oversized retained message sent: %r" % (extra[:2],))
 
 
 class ServerPacketSize(BrokerTestCase):
