@@ -20,7 +20,11 @@ bool isReserved(const QByteArray &word)
 
 class ParserImpl {
 public:
-    ParserImpl(const QByteArray &sql, QList<Token> tokens) : sql(sql), toks(std::move(tokens)) {}
+    ParserImpl(const QByteArray &sql, QList<Token> tokens) : sql(sql), toks(std::move(tokens))
+    {
+        if (!toks.isEmpty() && toks.last().kind == TokenKind::Error)
+            lexError = toks.last();
+    }
 
     bool statement(Statement *st)
     {
@@ -75,6 +79,7 @@ private:
     const QByteArray &sql;
     QList<Token> toks;
     int pos = 0;
+    Token lexError;
 
     const Token &peek(int ahead = 0) const
     {
@@ -107,6 +112,15 @@ private:
         }
     }
     bool fail(int offset, const QString &message)
+    {
+        // A lexical error explains a failure at or after it better than "expected X".
+        if (lexError.kind == TokenKind::Error && lexError.offset <= offset) {
+            offset = lexError.offset;
+            return fail2(offset, QString::fromUtf8(lexError.text));
+        }
+        return fail2(offset, message);
+    }
+    bool fail2(int offset, const QString &message)
     {
         if (!error.isError())
             error = {offset, message};

@@ -11,7 +11,10 @@
 #include "rules/StoreDatabase.h"
 
 #include <QDir>
+
 #include <QNetworkAccessManager>
+#include <algorithm>
+#include <tuple>
 
 #include <lua.hpp>
 
@@ -239,6 +242,10 @@ LoadReport RuleEngine::load(QList<RuleSpec> specs, LoadReport report)
     }
     report.rules = int(set->rules.size());
     report.ok = report.errors.isEmpty();
+    std::stable_sort(
+        report.errors.begin(), report.errors.end(), [](const LoadError &a, const LoadError &b) {
+            return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+        });
     if (!report.ok) {
         for (const LoadError &e : report.errors)
             qCWarning(lcRules, "rules not loaded: %s", qUtf8Printable(e.toString()));

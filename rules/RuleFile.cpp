@@ -63,6 +63,12 @@ bool mapStringOffsets(const QByteArray &file, qsizetype start, const QByteArray 
     QByteArray decoded;
     while (decoded.size() < value.size() && i < file.size()) {
         const char c = file[i];
+        // A parser may normalise CRLF inside multi-line strings to LF.
+        if (c == '\r' && i + 1 < file.size() && file[i + 1] == '\n' &&
+            value[decoded.size()] == '\n') {
+            ++i;
+            continue;
+        }
         if (literal || c != '\\') {
             decoded += c;
             offsets->append(i++);
@@ -229,8 +235,10 @@ void RuleFile::loadText(const QString &path, const QByteArray &text, QList<RuleS
                     spec.sqlOffsets.clear(); // errors then point at the rule
             }
         } else {
-            errors->append(
-                {path, spec.line, spec.column, QString("rule '%1' has no 'sql'").arg(spec.name)});
+            errors->append({path, spec.line, spec.column,
+                            spec.name.isEmpty()
+                                ? QString("[[rule]] has no 'sql'")
+                                : QString("rule '%1' has no 'sql'").arg(spec.name)});
             ok = false;
         }
         if (const toml::node *n = t.get("enabled")) {
