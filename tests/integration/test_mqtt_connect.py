@@ -67,6 +67,36 @@ class SessionTakeover(BrokerTestCase):
         self.assertTrue(first.wait_disconnect(5.0), "first client was not disconnected")
         self.assertEqual(second.subscribe("t", 1), [1])
 
+    def test_v311_takeover_closes_without_server_disconnect_packet(self):
+        """3.1.1 has no Server-to-Client DISCONNECT (3.14: "sent from the Client to the Server");
+        a taken-over 3.1.1 connection is just closed (MQTT-3.1.4-2), no DISCONNECT bytes."""
+        r = self.raw()
+        r.send(raw_connect("twin4raw", version=4))
+        r.expect(CONNACK)
+        self.connected("twin4raw", 4)
+        self.assertTrue(r.wait_closed(5.0))
+        self.assertEqual([p for p in r.seen if p[0] == DISCONNECT], [],
+                         "3.1.1 client was sent a DISCONNECT packet")
+
+    def test_v5_connack_capabilities_consistent_3_2_2_3(self):
+        """5.0 3.2.2.3: Ferry supports QoS 2, retain, wildcards, subscription identifiers and
+        shared subscriptions, so CONNACK must not announce otherwise: Maximum QoS absent (if
+        present it may only be 0 or 1, 3.2.2.3.4), and Retain Available (0x25), Wildcard
+        Subscription Available (0x28), Subscription Identifiers Available (0x29), Shared
+        Subscription Available (0x2A) absent or 1. Each property at most once."""
+        from ferry_harness import parse_connack_v5
+        r = self.raw()
+        r.send(raw_connect("caps", version=5))
+        flags, body = r.expect(CONNACK)
+        sp, rc, p = parse_connack_v5(body)
+        self.assertEqual(rc, 0)
+        ids = [i for i, v in p if i != 0x26]
+        self.assertEqual(len(ids), len(set(ids)), "a property appears twice: %r" % p)
+        d = dict(p)
+        self.assertNotIn(0x24, d, "Maximum QoS announced although QoS 2 is supported")
+        for pid in (0x25, 0x28, 0x29, 0x2A):
+            self.assertIn(d.get(pid, 1), (1,), "capability 0x%02X announced as 0" % pid)
+
 
 class KeepAlive(BrokerTestCase):
     def test_silent_client_closed_after_one_and_half_keepalive_and_will_sent_MQTT_3_1_2_24(self):
@@ -81,6 +111,8 @@ class KeepAlive(BrokerTestCase):
         self.assertTrue(r.wait_closed(6.0), "silent client with keepalive 1 was never closed")
         elapsed = time.monotonic() - start
         self.assertGreaterEqual(elapsed, 1.0, "closed before the keep alive period elapsed")
+        self.assertEqual([p for p in r.seen if p[0] == DISCONNECT], [],
+                         "3.1.1 has no Server DISCONNECT packet")
         self.assertTrue(watcher.wait_messages(1, 5.0), "will not published on keep alive timeout")
         self.assertEqual(watcher.messages[0].payload, b"gone")
 
