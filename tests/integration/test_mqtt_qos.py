@@ -138,6 +138,34 @@ class QosLevels(BrokerTestCase):
         self.assertEqual(s.messages[0].payload, payload)
 
 
+    def test_fan_in_and_fan_out_every_message_once(self):
+        """10 publishers x 50 QoS 1 messages -> one '#' subscriber gets all 500 once, each
+        publisher's messages in its order (MQTT-4.6.0-6 per topic); 10 QoS 2 messages fan out to
+        20 subscribers once each."""
+        sink = self.connected("sink", 5)
+        sink.subscribe("fan/in/#", 1)
+        pubs = [self.connected("fi%d" % i, 4 if i % 2 else 5) for i in range(10)]
+        infos = []
+        for n in range(50):
+            for i, p in enumerate(pubs):
+                infos.append((p, p.publish("fan/in/%d" % i, b"%d" % n, 1, wait=False)))
+        self.assertTrue(sink.wait_messages(500, 15.0), "got %d of 500" % len(sink.messages))
+        sink.wait(lambda: len(sink.messages) > 500, 0.3)
+        self.assertEqual(len(sink.messages), 500)
+        for i in range(10):
+            seq = [m.payload for m in sink.messages if m.topic == "fan/in/%d" % i]
+            self.assertEqual(seq, [b"%d" % n for n in range(50)], "publisher %d" % i)
+        outs = [self.connected("fo%d" % i, 5 if i % 2 else 4) for i in range(20)]
+        for o in outs:
+            o.subscribe("fan/out", 2)
+        for n in range(10):
+            pubs[0].publish("fan/out", b"%d" % n, 2, wait=False)
+        for o in outs:
+            self.assertTrue(o.wait_messages(10, 10.0))
+        outs[0].wait(lambda: any(len(o.messages) > 10 for o in outs), 0.3)
+        for o in outs:
+            self.assertEqual([m.payload for m in o.messages], [b"%d" % n for n in range(10)])
+
 
 class Redelivery(BrokerTestCase):
     def _persistent_raw(self, client_id, version):
@@ -176,6 +204,24 @@ class Redelivery(BrokerTestCase):
     def test_v5_unacked_qos1_resent_with_dup_after_reconnect_MQTT_4_4_0_1(self):
         """5.0 MQTT-4.4.0-1 / MQTT-3.3.1-1, with Clean Start 0 and Session Expiry 60."""
         self._check_dup_redelivery(5)
+
+    def test_v5_takeover_resends_unacked_with_dup_MQTT_4_4_0_1(self):
+        """5.0 MQTT-3.1.4-3 + MQTT-4.4.0-1: a takeover with Clean Start 0 continues the session;
+        the QoS 1 message the old connection never acknowledged is re-sent to the new one with
+        its original Packet Identifier and DUP 1."""
+        a, _ = self._persistent_raw("tko", 5)
+        a.send(raw_subscribe(1, [("tko/t", 1)], version=5))
+        a.expect(SUBACK)
+        p = self.connected("tko-pub", 5)
+        p.publish("tko/t", b"inflight", 1)
+        first = parse_publish(*a.expect(PUBLISH), version=5)
+        b, connack = self._persistent_raw("tko", 5)  # takes over, a is not closed by us
+        self.assertEqual(connack[0] & 1, 1)
+        again = parse_publish(*b.expect(PUBLISH), version=5)
+        self.assertEqual((again["payload"], again["mid"], again["dup"]),
+                         (b"inflight", first["mid"], True))
+        b.send(raw_ack(PUBACK, again["mid"]))
+        self.assertTrue(a.wait_closed(5.0))
 
     def test_v311_pubrel_resent_after_reconnect_MQTT_4_4_0_1(self):
         """3.1.1 MQTT-4.4.0-1: unacknowledged PUBREL packets are re-sent on reconnect; the PUBLISH
