@@ -335,6 +335,67 @@ class InflightWindow(BrokerTestCase):
             r.send(raw_ack(PUBACK, m["mid"]))
         self.assertEqual([m["payload"] for m in got], [b"%d" % i for i in range(12)])
 
+    def test_window_applies_to_queued_messages_after_reconnect(self):
+        """max_inflight = 5 also bounds what a returning persistent session is sent: 12 messages
+        queued while away -> 5 in flight, the rest after PUBACKs, all in order."""
+        r = self.raw()
+        r.send(raw_connect("slow-back", version=4, clean=False))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("winq/t", 1)]))
+        r.expect(SUBACK)
+        r.close()
+        p = self.connected("fast-q", 5)
+        for i in range(12):
+            p.publish("winq/t", b"%d" % i, 1)
+        r2 = self.raw()
+        r2.send(raw_connect("slow-back", version=4, clean=False))
+        r2.expect(CONNACK)
+        got = [parse_publish(*r2.expect(PUBLISH)) for _ in range(5)]
+        with self.assertRaises(socket.timeout):
+            extra = r2.read_packet(0.7)
+            self.fail("sixth message while 5 in flight: %r" % (extra,))
+        for m in list(got):
+            r2.send(raw_ack(PUBACK, m["mid"]))
+        while len(got) < 12:
+            m = parse_publish(*r2.expect(PUBLISH))
+            got.append(m)
+            r2.send(raw_ack(PUBACK, m["mid"]))
+        self.assertEqual([m["payload"] for m in got], [b"%d" % i for i in range(12)])
+
+
+class ReceiveMaximumAcrossConnections(BrokerTestCase):
+    def test_resent_messages_respect_new_receive_maximum_MQTT_3_3_4_9(self):
+        """5.0 4.9: the send quota is not preserved across Network Connections; MQTT-3.3.4-9
+        holds for re-sent messages too. Three unacknowledged QoS 1 messages from a connection
+        with Receive Maximum 3; the client comes back with Receive Maximum 1 -> exactly one
+        (DUP) PUBLISH until it sends a PUBACK."""
+        cp = b"\x21\x00\x03" + SESSION_EXPIRY_60
+        r = self.raw()
+        r.send(raw_connect("rmx", version=5, clean=False, properties=cp))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("rmx/t", 1)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("rmx-pub", 5)
+        for i in range(3):
+            p.publish("rmx/t", b"%d" % i, 1)
+        for _ in range(3):
+            r.expect(PUBLISH)
+        r.close()
+        r2 = self.raw()
+        r2.send(raw_connect("rmx", version=5, clean=False,
+                            properties=b"\x21\x00\x01" + SESSION_EXPIRY_60))
+        r2.expect(CONNACK)
+        first = parse_publish(*r2.expect(PUBLISH), version=5)
+        self.assertTrue(first["dup"])
+        with self.assertRaises(socket.timeout):
+            extra = r2.read_packet(0.7)
+            self.fail("second unacknowledged PUBLISH with Receive Maximum 1: %r" % (extra,))
+        got = [first]
+        while len(got) < 3:
+            r2.send(raw_ack(PUBACK, got[-1]["mid"]))
+            got.append(parse_publish(*r2.expect(PUBLISH), version=5))
+        self.assertEqual([m["payload"] for m in got], [b"0", b"1", b"2"])
+
 
 if __name__ == "__main__":
     unittest.main()
