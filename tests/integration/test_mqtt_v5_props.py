@@ -234,6 +234,38 @@ class TopicAlias(BrokerTestCase):
             r2.send(raw_ack(PUBACK, m["mid"]))
         self.assertEqual(got, ["ar/t"] * 3)
 
+    def test_resent_unacked_messages_do_not_use_old_aliases_MQTT_3_3_2_7(self):
+        """5.0 MQTT-3.3.2-7 with MQTT-4.4.0-1: messages re-sent after a reconnect must resolve on
+        the new connection - no empty Topic Name relying on an alias set on the old one."""
+        cp = prop_u16(TOPIC_ALIAS_MAX, 4) + prop_u32(SESSION_EXPIRY, 60)
+        r = self.raw()
+        r.send(raw_connect("alias-resend", version=5, clean=False, properties=cp))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("ars/#", 1)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("ars-pub", 5)
+        for i in range(3):
+            p.publish("ars/t", b"%d" % i, 1)
+        old = [parse_publish(*r.expect(PUBLISH), version=5) for _ in range(3)]
+        r.close()  # none acknowledged
+        r2 = self.raw()
+        r2.send(raw_connect("alias-resend", version=5, clean=False, properties=cp))
+        r2.expect(CONNACK)
+        mapping, got = {}, []
+        for _ in range(3):
+            m = parse_publish(*r2.expect(PUBLISH), version=5)
+            alias = dict(parse_properties(m["props"])).get(TOPIC_ALIAS)
+            if m["topic"]:
+                if alias is not None:
+                    mapping[alias] = m["topic"]
+                got.append((m["topic"], m["payload"], m["dup"]))
+            else:
+                self.assertIn(alias, mapping, "re-sent PUBLISH uses alias %r of the old "
+                              "connection (old packets: %r)" % (alias, [o["topic"] for o in old]))
+                got.append((mapping[alias], m["payload"], m["dup"]))
+            r2.send(raw_ack(PUBACK, m["mid"]))
+        self.assertEqual(got, [("ars/t", b"%d" % i, True) for i in range(3)])
+
 
 class FlowControl(BrokerTestCase):
     def test_receive_maximum_2_limits_unacked_qos1_MQTT_3_3_4_9(self):
@@ -359,6 +391,29 @@ class FlowControl(BrokerTestCase):
         with self.assertRaises(socket.timeout):
             extra = r.read_packet(0.5)
             self.fail("oversized retained message sent: %r" % (extra[:2],))
+
+    def test_resent_message_larger_than_new_maximum_dropped_MQTT_3_1_2_25(self):
+        """5.0 MQTT-3.1.2-24/-25: an unacknowledged message re-sent after a reconnect is subject to
+        the NEW connection's Maximum Packet Size: too large -> discarded as if sent; the next
+        message still arrives."""
+        cp = prop_u32(SESSION_EXPIRY, 60)
+        r = self.raw()
+        r.send(raw_connect("mps-re", version=5, clean=False, properties=cp))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("mpsr/t", 1)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("mpsr-pub", 5)
+        p.publish("mpsr/t", b"B" * 400, 1)
+        r.expect(PUBLISH)
+        r.close()  # not acknowledged
+        p.publish("mpsr/t", b"small", 1)
+        r2 = self.raw()
+        r2.send(raw_connect("mps-re", version=5, clean=False,
+                            properties=cp + prop_u32(MAX_PACKET_SIZE, 128)))
+        r2.expect(CONNACK)
+        t, flags, body = r2.read_packet(5.0)
+        self.assertLessEqual(len(body) + 2, 128, "packet above the client's Maximum Packet Size")
+        self.assertEqual(parse_publish(flags, body, 5)["payload"], b"small")
 
 
 class ServerPacketSize(BrokerTestCase):
