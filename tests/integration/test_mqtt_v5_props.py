@@ -3,6 +3,7 @@ maximum, maximum packet size, forwarded PUBLISH properties, no local, request pr
 information, AUTH methods."""
 import os
 import socket
+import struct
 import sys
 import time
 import unittest
@@ -332,6 +333,51 @@ class FlowControl(BrokerTestCase):
         r.send(raw_ack(PUBACK, first["mid"]))
         nxt = parse_publish(*r.expect(PUBLISH), version=5)
         self.assertEqual(nxt["payload"], b"last")
+
+    def test_pubrec_error_code_ends_flow_and_frees_quota_MQTT_4_3_3_4(self):
+        """5.0 4.3.3: the sender sends PUBREL only for a PUBREC with a Reason Code below 0x80
+        (MQTT-4.3.3-4); a PUBREC >= 0x80 ends the flow, and it frees the Receive Maximum slot
+        (MQTT-3.3.4-9, 4.9). Receive Maximum 1: after PUBREC 0x80 no PUBREL comes, the next
+        PUBLISH does."""
+        r = self.raw()
+        r.send(raw_connect("rec80", version=5, properties=prop_u16(RECEIVE_MAX, 1)))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("rec80/t", 2)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("rec80-pub", 5)
+        p.publish("rec80/t", b"refused", 2)
+        p.publish("rec80/t", b"next", 2)
+        first = parse_publish(*r.expect(PUBLISH), version=5)
+        r.send(packet(0x05, 0, struct.pack("!HB", first["mid"], 0x80) + b"\x00"))
+        t, flags, body = r.read_packet(5.0)
+        self.assertNotEqual(t, 0x06, "PUBREL after PUBREC 0x80")
+        self.assertEqual(t, PUBLISH)
+        self.assertEqual(parse_publish(flags, body, 5)["payload"], b"next")
+
+    def test_puback_error_code_still_acknowledges_4_3_2(self):
+        """5.0 3.4.2.1: a PUBACK with an error Reason Code (0x80) still acknowledges the message:
+        it is not re-sent after a reconnect (4.3.2: the sender treats the PUBLISH as
+        acknowledged on any PUBACK)."""
+        cp = prop_u32(SESSION_EXPIRY, 60)
+        r = self.raw()
+        r.send(raw_connect("ack80", version=5, clean=False, properties=cp))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("ack80/t", 1)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("ack80-pub", 5)
+        p.publish("ack80/t", b"x", 1)
+        m = parse_publish(*r.expect(PUBLISH), version=5)
+        r.send(packet(PUBACK, 0, struct.pack("!HB", m["mid"], 0x80) + b"\x00"))
+        r.send(b"\xc0\x00")  # PINGREQ: its PINGRESP proves the PUBACK was processed
+        t, _, _ = r.read_packet(5.0)
+        self.assertEqual(t, 13)
+        r.close()
+        r2 = self.raw()
+        r2.send(raw_connect("ack80", version=5, clean=False, properties=cp))
+        r2.expect(CONNACK)
+        with self.assertRaises(socket.timeout):
+            extra = r2.read_packet(0.7)
+            self.fail("acknowledged (0x80) message re-sent: %r" % (extra,))
 
     def test_receive_maximum_does_not_hold_qos0(self):
         """Receive Maximum counts QoS 1/2 only (3.3.4): QoS 0 messages still flow while the
