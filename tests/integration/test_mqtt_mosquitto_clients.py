@@ -94,6 +94,22 @@ class MosquittoClients(BrokerTestCase):
         s.finish()
         self.assertEqual(s.payloads(), [], "retained message not cleared")
 
+    def test_persistent_session_with_mosquitto_sub_c(self):
+        """mosquitto_sub -c -i ID (CleanSession 0 / 5.0 with session expiry via -x) subscribes and
+        leaves; QoS 1 messages published meanwhile are delivered when it comes back
+        (3.1.1 MQTT-3.1.2-5)."""
+        for version, extra in (("mqttv311", []), ("mqttv5", ["-x", "60"])):
+            cid = "mc-pers-" + version
+            first = self.sub("mc/pers/" + version, version, 1,
+                             ["-c", "-i", cid, "-W", "1"] + extra)
+            self.assertTrue(first.subscribed.wait(10))
+            first.finish()  # exits after -W 1 s without a message
+            for i in range(3):
+                self.pub("mc/pers/" + version, "q%d" % i, version, 1)
+            back = self.sub("mc/pers/" + version, version, 3, ["-c", "-i", cid] + extra)
+            self.assertEqual(back.finish(), 0, "\n".join(back.lines))
+            self.assertEqual([ln.split("|")[-1] for ln in back.payloads()], ["q0", "q1", "q2"])
+
     def test_v5_user_property_via_mosquitto(self):
         """mosquitto_pub -D publish user-property reaches a paho 5.0 subscriber (MQTT-3.3.2-17)."""
         c = self.connected("mc-paho", 5)

@@ -89,6 +89,22 @@ class Shared(BrokerTestCase):
         s.wait(lambda: len(s.messages) > 1, 0.3)
         self.assertEqual([m.payload for m in s.messages], [b"live"])
 
+    def test_unsubscribe_shared_leaves_group_3_10_4(self):
+        """5.0 3.10.4 / 3.11.3: UNSUBSCRIBE of "$share/g/f" succeeds (0x00) and the session
+        leaves the group: the remaining member gets every later message."""
+        a = self.connected("ua", 5)
+        a.subscribe("$share/g/us/t", 1)
+        b = self.connected("ub", 5)
+        b.subscribe("$share/g/us/t", 1)
+        self.assertEqual(a.unsubscribe("$share/g/us/t"), [0])
+        p = self.connected("us-pub", 5)
+        for i in range(6):
+            p.publish("us/t", b"%d" % i, 1)
+        self.assertTrue(b.wait_messages(6, 5.0))
+        a.wait(lambda: len(a.messages) > 0, 0.3)
+        self.assertEqual(a.messages, [])
+
+
     def _refused(self, flt, opts=1):
         """SUBSCRIBE flt -> either a SUBACK failure code (>= 0x80) or a DISCONNECT with a reason
         >= 0x80 and a close. Returns the reason code."""
