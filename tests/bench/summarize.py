@@ -155,7 +155,8 @@ def main():
     row("idle", f"seconds to connect {n}", "connect_seconds", "s", True)
     row("idle", "broker KB RSS per idle connection", "broker_kb_per_connection", "kb", True)
     row("idle", "broker RSS with all connected (MB)", "broker_rss_kb_connected", "mb", True)
-    row("idle", "PINGREQs answered (one to every connection at once)", "pings_answered", "int", False)
+    row("idle", "PINGREQs sent (one round to all, plus keep-alive pings)", "pings_sent", "int", False)
+    row("idle", "PINGRESPs received", "pings_answered", "int", False)
     row("idle", "seconds until the last PINGRESP", "pings_last_answer_s", "s", True)
     w("")
 
