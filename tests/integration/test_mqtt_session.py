@@ -154,6 +154,45 @@ class Sessions(BrokerTestCase):
         p.publish("tk/t", b"x", 1)
         self.assertTrue(b.wait_messages(1, 5.0))
 
+    def test_queued_message_keeps_subscription_identifier_and_qos_downgrade_MQTT_3_3_4_3(self):
+        """A message queued for an offline 5.0 session is delivered as its subscription says:
+        at min(published 2, granted 1) = QoS 1 (MQTT-3.8.4-8) and with the Subscription
+        Identifier (MQTT-3.3.4-3)."""
+        s = self.client("sidq", 5)
+        s.connect(self.broker.port, clean_start=False, properties=expiry(60))
+        s.subscribe("sidq/t", 1, properties=props("SUBSCRIBE", SubscriptionIdentifier=5))
+        s.disconnect()
+        p = self.connected("sidq-pub", 5)
+        p.publish("sidq/t", b"x", 2)
+        back = self.client("sidq", 5)
+        back.connect(self.broker.port, clean_start=False, properties=expiry(60))
+        self.assertTrue(back.wait_messages(1, 5.0))
+        m = back.messages[0]
+        self.assertEqual(m.qos, 1)
+        self.assertEqual(getattr(m.properties, "SubscriptionIdentifier", None), [5])
+
+    def test_retained_publish_while_away_delivered_once_as_normal_message_MQTT_3_3_1_9(self):
+        """A retained PUBLISH that matches an established (offline) subscription is queued like
+        any message: on return it arrives once, with RETAIN 0 (3.1.1 MQTT-3.3.1-9, 5.0
+        MQTT-3.3.1-12 for Retain As Published 0); resuming a session is not a new subscription,
+        so the retained copy is not sent again."""
+        for version in (4, 5):
+            kw = {} if version == 5 else {"clean_session": False}
+            cp = expiry(60) if version == 5 else None
+            cid = "rw%d" % version
+            s = self.client(cid, version, **kw)
+            s.connect(self.broker.port, clean_start=False, properties=cp)
+            s.subscribe("rw/t%d" % version, 1)
+            s.disconnect()
+            p = self.connected("rw-pub%d" % version, 5)
+            p.publish("rw/t%d" % version, b"r", 1, retain=True)
+            back = self.client(cid, version, **kw)
+            back.connect(self.broker.port, clean_start=False, properties=cp)
+            self.assertTrue(back.wait_messages(1, 5.0))
+            back.wait(lambda: len(back.messages) > 1, 0.5)
+            self.assertEqual([(m.payload, m.retain) for m in back.messages], [(b"r", False)],
+                             "v%d" % version)
+
 
 class QueueLimit(BrokerTestCase):
     BROKER_TOML = "[limits]\nmax_queued_messages = 3\n"
