@@ -67,8 +67,19 @@ CREATE TABLE wills(
   publish_at_ms INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
+// Version 2: inbound QoS 2 packet ids (PUBREC sent, PUBREL not yet received) per client, so
+// that a PUBLISH resent with the same id after a restart is not routed twice ("Method B",
+// MQTT 5 4.3.3: until it has received the PUBREL the receiver MUST NOT cause duplicate
+// messages to be delivered to any onward recipients, MQTT-4.3.3-10).
+const char *const kVersion2 = R"sql(
+CREATE TABLE inbound_qos2(
+  client_id BLOB NOT NULL,
+  packet_id INTEGER NOT NULL,
+  PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;
+)sql";
+
 // Index i holds the SQL that takes version i to version i + 1.
-const char *const kSteps[] = {kVersion1};
+const char *const kSteps[] = {kVersion1, kVersion2};
 static_assert(sizeof(kSteps) / sizeof(kSteps[0]) == kCurrentVersion);
 
 QString sqliteError(sqlite3 *db, const char *what)
@@ -95,7 +106,7 @@ int readVersion(sqlite3 *db, int *version)
 
 } // namespace
 
-QString migrate(sqlite3 *db)
+QString migrate(sqlite3 *db, int target)
 {
     // IMMEDIATE: take the write lock first, so that the version we read is the one we upgrade.
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
@@ -113,15 +124,15 @@ QString migrate(sqlite3 *db)
             .arg(version)
             .arg(kCurrentVersion);
     }
-    for (int v = version; v < kCurrentVersion; ++v) {
+    for (int v = version; v < target; ++v) {
         if (sqlite3_exec(db, kSteps[v], nullptr, nullptr, nullptr) != SQLITE_OK) {
             const QString e = sqliteError(db, "schema migration failed");
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
             return e;
         }
     }
-    if (version != kCurrentVersion) {
-        const QByteArray set = "PRAGMA user_version = " + QByteArray::number(kCurrentVersion);
+    if (version < target) {
+        const QByteArray set = "PRAGMA user_version = " + QByteArray::number(target);
         if (sqlite3_exec(db, set.constData(), nullptr, nullptr, nullptr) != SQLITE_OK) {
             const QString e = sqliteError(db, "cannot set the schema version");
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -11,9 +11,10 @@ struct sqlite3;
 
 namespace ferry::storage::Schema {
 
-constexpr int kCurrentVersion = 1;
+constexpr int kCurrentVersion = 2;
 
-// Returns an empty string on success, else a description of what failed (with SQLite's message).
-QString migrate(sqlite3 *db);
+// Migrates to `target` (kCurrentVersion except in tests that build an old file). Returns an
+// empty string on success, else a description of what failed (with SQLite's message).
+QString migrate(sqlite3 *db, int target = kCurrentVersion);
 
 } // namespace ferry::storage::Schema

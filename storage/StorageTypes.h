@@ -110,6 +110,12 @@ struct StoredSubscription {
     std::uint32_t subscriptionId = 0;
 };
 
+// An inbound QoS 2 PUBLISH whose PUBREC was sent and whose PUBREL has not arrived yet.
+struct StoredInboundId {
+    QByteArray clientId;
+    std::uint16_t packetId = 0;
+};
+
 struct StoredWill {
     QByteArray clientId;
     core::Message message;

@@ -337,6 +337,24 @@ QList<StoredSubscription> Store::loadSubscriptions(StorageStatus *status)
         status, [](StoreDb &db, QList<StoredSubscription> *out) { return db.subscriptions(out); });
 }
 
+void Store::addInboundQos2(const QByteArray &clientId, std::uint16_t packetId, Completion done)
+{
+    post([clientId, packetId](StoreDb &db) { return db.addInboundQos2(clientId, packetId); },
+         std::move(done));
+}
+
+void Store::removeInboundQos2(const QByteArray &clientId, std::uint16_t packetId, Completion done)
+{
+    post([clientId, packetId](StoreDb &db) { return db.removeInboundQos2(clientId, packetId); },
+         std::move(done));
+}
+
+QList<StoredInboundId> Store::loadInboundQos2(StorageStatus *status)
+{
+    return read<StoredInboundId>(
+        status, [](StoreDb &db, QList<StoredInboundId> *out) { return db.inboundQos2(out); });
+}
+
 void Store::setRetained(const core::Message &message, Completion done)
 {
     post([message](StoreDb &db) { return db.setRetained(message); }, std::move(done));

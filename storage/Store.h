@@ -79,12 +79,19 @@ public:
 
     // --- Sessions and subscriptions (keyed by client id; save replaces) ---
     void saveSession(const StoredSession &session, Completion done);
-    // Deletes the session and its subscriptions (not its queue: dropQueue it too).
+    // Deletes the session, its subscriptions and inbound QoS 2 ids (not its queue or will:
+    // dropQueue / deleteWill them too).
     void deleteSession(const QByteArray &clientId, Completion done);
     void saveSubscription(const StoredSubscription &subscription, Completion done);
     void deleteSubscription(const QByteArray &clientId, const QByteArray &filter, Completion done);
     QList<StoredSession> loadSessions(StorageStatus *status = nullptr);
     QList<StoredSubscription> loadSubscriptions(StorageStatus *status = nullptr);
+
+    // --- Inbound QoS 2 ids (PUBREC sent, PUBREL awaited), so that exactly-once holds across
+    //     a restart: record before sending PUBREC, remove when PUBREL arrives ---
+    void addInboundQos2(const QByteArray &clientId, std::uint16_t packetId, Completion done);
+    void removeInboundQos2(const QByteArray &clientId, std::uint16_t packetId, Completion done);
+    QList<StoredInboundId> loadInboundQos2(StorageStatus *status = nullptr);
 
     // --- Retained messages (keyed by topic; an empty payload deletes, MQTT-3.3.1-6) ---
     void setRetained(const core::Message &message, Completion done);

@@ -25,46 +25,9 @@ StoreDb::StoreDb(sqlite3 *db) : m_db(db) {}
 
 StoreDb::~StoreDb()
 {
-    // Statements are finalized by their destructors, which run after this body: finalize them
-    // first by hand, because sqlite3_close refuses to close with live statements.
-    for (Statement *s : {&m_begin,
-                         &m_commit,
-                         &m_rollback,
-                         &m_savepoint,
-                         &m_release,
-                         &m_rollbackTo,
-                         &m_pageCount,
-                         &m_freelistCount,
-                         &m_insertMessage,
-                         &m_releaseMessage,
-                         &m_deleteMessageIfUnused,
-                         &m_insertEntry,
-                         &m_setEntryState,
-                         &m_deleteEntry,
-                         &m_deleteQueueEntries,
-                         &m_deleteQueue,
-                         &m_selectQueue,
-                         &m_insertQueue,
-                         &m_maxSeq,
-                         &m_loadEntries,
-                         &m_listQueues,
-                         &m_upsertSession,
-                         &m_deleteSession,
-                         &m_deleteSessionSubs,
-                         &m_listSessions,
-                         &m_upsertSub,
-                         &m_deleteSub,
-                         &m_listSubs,
-                         &m_deleteRetained,
-                         &m_insertRetained,
-                         &m_listRetained,
-                         &m_deleteWill,
-                         &m_insertWill,
-                         &m_listWills,
-                         &m_expiredEntries,
-                         &m_expiredRetained})
-        *s = Statement();
-    const int rc = sqlite3_close(m_db);
+    // The statements are finalized by their destructors after this body; sqlite3_close_v2
+    // closes the connection once the last of them is gone. Pending WAL content stays valid.
+    const int rc = sqlite3_close_v2(m_db);
     if (rc != SQLITE_OK)
         qCWarning(lcStorage).nospace() << "event=close_failed code=" << rc;
 }
@@ -135,6 +98,13 @@ QString StoreDb::prepare()
          "SELECT " + cols +
              ", w.client_id, w.publish_at_ms FROM wills w JOIN messages m ON m.id = "
              "w.message_id ORDER BY w.client_id"},
+        {&StoreDb::m_insertInbound,
+         "INSERT OR IGNORE INTO inbound_qos2(client_id, packet_id) VALUES(?1, ?2)"},
+        {&StoreDb::m_deleteInbound,
+         "DELETE FROM inbound_qos2 WHERE client_id = ?1 AND packet_id = ?2"},
+        {&StoreDb::m_deleteSessionInbound, "DELETE FROM inbound_qos2 WHERE client_id = ?1"},
+        {&StoreDb::m_listInbound,
+         "SELECT client_id, packet_id FROM inbound_qos2 ORDER BY client_id, packet_id"},
         // [MQTT-3.3.2-5] "If the Message Expiry Interval has passed and the Server has not
         // managed to start onward delivery to a matching subscriber, then it MUST delete the
         // copy of the message for that subscriber": only Queued entries (state 0) expire.
@@ -417,14 +387,35 @@ StorageStatus StoreDb::saveSession(const StoredSession &x)
 
 StorageStatus StoreDb::deleteSession(const QByteArray &clientId)
 {
-    m_deleteSessionSubs.bind(1, clientId);
-    StorageStatus s = check(m_deleteSessionSubs.run(), "delete_session_subscriptions");
+    int removed = 0;
+    for (auto [st, what] : {std::pair{&m_deleteSessionSubs, "delete_session_subscriptions"},
+                            std::pair{&m_deleteSessionInbound, "delete_session_inbound"},
+                            std::pair{&m_deleteSession, "delete_session"}}) {
+        st->bind(1, clientId);
+        const StorageStatus s = check(st->run(), what);
+        if (s != StorageStatus::Ok)
+            return s;
+        removed += sqlite3_changes(m_db);
+    }
+    return removed ? StorageStatus::Ok : StorageStatus::NotFound;
+}
+
+StorageStatus StoreDb::addInboundQos2(const QByteArray &clientId, std::uint16_t packetId)
+{
+    StorageStatus s = roomForInsert();
     if (s != StorageStatus::Ok)
         return s;
-    const int subs = sqlite3_changes(m_db);
-    m_deleteSession.bind(1, clientId);
-    s = check(m_deleteSession.run(), "delete_session");
-    if (s == StorageStatus::Ok && subs == 0 && sqlite3_changes(m_db) == 0)
+    m_insertInbound.bind(1, clientId);
+    m_insertInbound.bind(2, std::int64_t(packetId));
+    return check(m_insertInbound.run(), "insert_inbound_qos2");
+}
+
+StorageStatus StoreDb::removeInboundQos2(const QByteArray &clientId, std::uint16_t packetId)
+{
+    m_deleteInbound.bind(1, clientId);
+    m_deleteInbound.bind(2, std::int64_t(packetId));
+    const StorageStatus s = check(m_deleteInbound.run(), "delete_inbound_qos2");
+    if (s == StorageStatus::Ok && sqlite3_changes(m_db) == 0)
         return StorageStatus::NotFound;
     return s;
 }
@@ -648,6 +639,14 @@ StorageStatus StoreDb::wills(QList<StoredWill> *out)
     Statement &st = m_listWills;
     return readAll(*this, st, "list_wills", [&] {
         out->append({st.blob(8), messageFromRow(st, 0), st.int64(9)});
+    });
+}
+
+StorageStatus StoreDb::inboundQos2(QList<StoredInboundId> *out)
+{
+    Statement &st = m_listInbound;
+    return readAll(*this, st, "list_inbound_qos2", [&] {
+        out->append({st.blob(0), std::uint16_t(st.int64(1))});
     });
 }
 

@@ -58,6 +58,8 @@ public:
     StorageStatus deleteSubscription(const QByteArray &clientId, const QByteArray &filter);
     StorageStatus setRetained(const core::Message &message);
     StorageStatus clearRetained(const QByteArray &topic);
+    StorageStatus addInboundQos2(const QByteArray &clientId, std::uint16_t packetId);
+    StorageStatus removeInboundQos2(const QByteArray &clientId, std::uint16_t packetId);
     StorageStatus saveWill(const StoredWill &w);
     StorageStatus deleteWill(const QByteArray &clientId);
     StorageStatus purgeExpired(std::int64_t nowMs, PurgeResult *result);
@@ -71,6 +73,7 @@ public:
     StorageStatus subscriptions(QList<StoredSubscription> *out);
     StorageStatus retained(std::int64_t nowMs, QList<core::Message> *out);
     StorageStatus wills(QList<StoredWill> *out);
+    StorageStatus inboundQos2(QList<StoredInboundId> *out);
 
     // Row counters, exact as of the last commit. Operations adjust a pending copy that Writer
     // keeps (operation committed) or discards (savepoint or batch rolled back).
@@ -108,6 +111,7 @@ private:
     Statement m_upsertSub, m_deleteSub, m_listSubs;
     Statement m_deleteRetained, m_insertRetained, m_listRetained;
     Statement m_deleteWill, m_insertWill, m_listWills;
+    Statement m_insertInbound, m_deleteInbound, m_deleteSessionInbound, m_listInbound;
     Statement m_expiredEntries, m_expiredRetained;
 };
 

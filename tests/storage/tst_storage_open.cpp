@@ -4,6 +4,7 @@
 // Tests run as root, so permissions cannot stop us: what stops root is tested instead
 // (a directory in place of the file, a file in place of the parent directory).
 #include "StoreTestUtil.h"
+#include "storage/Schema.h"
 
 #include <QCryptographicHash>
 #include <QFile>
@@ -81,6 +82,7 @@ private slots:
     void sqliteLockByAnotherProcessRefused_data();
     void sqliteLockByAnotherProcessRefused();
     void newerSchemaRefused();
+    void version1FileMigratedKeepingData();
 };
 
 void TestStorageOpen::createsDirectoryAndSchema()
@@ -98,7 +100,7 @@ void TestStorageOpen::createsDirectoryAndSchema()
     sqlite3_stmt *st = nullptr;
     QCOMPARE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
     QCOMPARE(sqlite3_step(st), SQLITE_ROW);
-    QCOMPARE(sqlite3_column_int(st, 0), 1);
+    QCOMPARE(sqlite3_column_int(st, 0), 2); // Schema::kCurrentVersion
     sqlite3_finalize(st);
     QCOMPARE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
     QCOMPARE(sqlite3_step(st), SQLITE_ROW);
@@ -276,6 +278,33 @@ void TestStorageOpen::newerSchemaRefused()
     QCOMPARE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
     expectRefused(path, "newer than this Ferry");
+}
+
+void TestStorageOpen::version1FileMigratedKeepingData()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("v1.db");
+    // A file as the first release left it: schema version 1 and a retained message in it.
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+    QCOMPARE(Schema::migrate(db, 1), QString());
+    QCOMPARE(sqlite3_exec(db,
+                          "INSERT INTO messages VALUES(7, 'a/b', 'kept', 1, 1, 0, 0, x'', 1);"
+                          "INSERT INTO retained VALUES('a/b', 7);",
+                          nullptr, nullptr, nullptr),
+             SQLITE_OK);
+    sqlite3_close(db);
+
+    auto store = mustOpen(options(path));
+    QVERIFY(store);
+    const auto retained = store->loadRetained(0);
+    QCOMPARE(retained.size(), 1);
+    QCOMPARE(retained[0].payload(), QByteArray("kept"));
+    Recorder r;
+    store->addInboundQos2("c", 1, r.add()); // the table version 2 added
+    QVERIFY(r.waitFor(1));
+    QCOMPARE(r.statuses[0], StorageStatus::Ok);
+    QCOMPARE(store->loadInboundQos2().size(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestStorageOpen)

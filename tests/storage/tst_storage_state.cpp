@@ -17,6 +17,7 @@ private slots:
     void retainedReplacedAndDeletedByEmptyPayload_MQTT_3_3_1_6();
     void retainedExpiryHiddenAndPurged();
     void willsReplacedAndDeleted();
+    void inboundQos2IdsSurviveReopen_MQTT_4_3_3_10();
 };
 
 void TestStorageState::sessionsAndSubscriptionsSurviveReopen()
@@ -170,6 +171,36 @@ void TestStorageState::willsReplacedAndDeleted()
     QCOMPARE(wills[0].publishAtMs, std::int64_t(1700000090000));
     QCOMPARE(wills[1].clientId, QByteArray("c2"));
     QCOMPARE(store->stats().messageRows, 2u);
+}
+
+void TestStorageState::inboundQos2IdsSurviveReopen_MQTT_4_3_3_10()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("in.db");
+    {
+        auto store = mustOpen(options(path));
+        QVERIFY(store);
+        Recorder r;
+        store->addInboundQos2("c1", 10, r.add());
+        store->addInboundQos2("c1", 11, r.add());
+        store->addInboundQos2("c1", 10, r.add()); // a resent PUBLISH: still one id
+        store->addInboundQos2("c2", 65535, r.add());
+        store->addInboundQos2("gone", 1, r.add());
+        store->removeInboundQos2("c1", 11, r.add()); // PUBREL arrived
+        store->removeInboundQos2("c1", 11, r.add());
+        store->deleteSession("gone", r.add()); // no session row, but its ids go
+        QVERIFY(r.waitFor(8));
+        QCOMPARE(r.count(StorageStatus::Ok), 7);
+        QCOMPARE(r.statuses[6], StorageStatus::NotFound);
+    }
+    auto store = mustOpen(options(path));
+    QVERIFY(store);
+    const auto ids = store->loadInboundQos2();
+    QCOMPARE(ids.size(), 2);
+    QCOMPARE(ids[0].clientId, QByteArray("c1"));
+    QCOMPARE(ids[0].packetId, std::uint16_t(10));
+    QCOMPARE(ids[1].clientId, QByteArray("c2"));
+    QCOMPARE(ids[1].packetId, std::uint16_t(65535));
 }
 
 QTEST_GUILESS_MAIN(TestStorageState)
