@@ -110,6 +110,45 @@ class Overlapping(BrokerTestCase):
             s.wait(lambda: len(s.messages) > 1, 0.3)
             self.assertEqual([(m.payload, m.qos) for m in s.messages], [(b"x", 2)])
 
+    def test_v5_resubscribe_without_identifier_drops_it_3_8_2_1_2(self):
+        """5.0 3.8.2.1.2: the Subscription Identifier is associated with the subscription created
+        or modified by the SUBSCRIBE; re-subscribing the same filter without one replaces the
+        subscription (MQTT-3.8.4-3), so later messages carry no identifier."""
+        s = self.connected("sidrep", 5)
+        s.subscribe("sr/t", 1, properties=props("SUBSCRIBE", SubscriptionIdentifier=3))
+        s.subscribe("sr/t", 1)
+        p = self.connected("sidrep-pub", 5)
+        p.publish("sr/t", b"x", 1)
+        self.assertTrue(s.wait_messages(1, 5.0))
+        self.assertIsNone(getattr(s.messages[0].properties, "SubscriptionIdentifier", None))
+
+    def test_v5_no_local_on_one_of_overlapping_subscriptions_MQTT_3_8_3_3(self):
+        """5.0 MQTT-3.8.3-3 is per subscription: own message, "nl/#" with No Local and "nl/t"
+        without -> the client still gets it (through "nl/t"), once, with the identifier of
+        "nl/t" only (MQTT-3.3.4-3)."""
+        from paho.mqtt.subscribeoptions import SubscribeOptions
+        me = self.connected("nlo", 5)
+        me.subscribe("nlo/#", options=SubscribeOptions(qos=1, noLocal=True),
+                     properties=props("SUBSCRIBE", SubscriptionIdentifier=1))
+        me.subscribe("nlo/t", 1, properties=props("SUBSCRIBE", SubscriptionIdentifier=2))
+        me.publish("nlo/t", b"mine", 1)
+        self.assertTrue(me.wait_messages(1, 5.0), "own message lost although 'nlo/t' allows it")
+        me.wait(lambda: len(me.messages) > 1, 0.3)
+        self.assertEqual(len(me.messages), 1)
+        self.assertEqual(getattr(me.messages[0].properties, "SubscriptionIdentifier", None), [2])
+
+    def test_utf8_topics_match_MQTT_4_7_3(self):
+        """4.7.3: topics are UTF-8, case-sensitive, may contain spaces; '+' matches a multi-byte
+        level."""
+        s = self.connected("utf", 5)
+        s.subscribe("ünï/+/日本", 1)
+        p = self.connected("utf-pub", 4)
+        for t in ("ünï/a b/日本", "ünï/ç/日本", "Ünï/x/日本", "ünï/x/日本/more"):
+            p.publish(t, t.encode("utf-8"), 1)
+        self.assertTrue(s.wait_messages(2, 5.0))
+        s.wait(lambda: len(s.messages) > 2, 0.3)
+        self.assertEqual([m.topic for m in s.messages], ["ünï/a b/日本", "ünï/ç/日本"])
+
 
 class DollarTopics(BrokerTestCase):
     BROKER_TOML = "[sys]\ninterval = 1\n"
