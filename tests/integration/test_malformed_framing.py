@@ -8,7 +8,9 @@ The bytes are written by hand, one field per line.
 import os
 import select
 import socket
+import struct
 import sys
+import threading
 import time
 import unittest
 
@@ -318,6 +320,52 @@ class FloodTest(BadInputChecks, unittest.TestCase):
                         "that does not read" % grown)
         raw.close()
         self.assertServes()
+
+
+    @unittest.expectedFailure   # broker bug, reported; remove with the fix
+    def test_non_reading_websocket_client_pingreq_flood_bounded_memory(self):
+        raw = self.connected("ws-flood", version=5, ws=True)
+        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        before = rss_mib(self.broker.proc.pid)
+        payload = b"\xc0\x00" * (32 * 1024)  # 64 KiB of PINGREQ per frame
+        frame = (b"\x82"                      # FIN, binary
+                 b"\xff"                      # MASK, 64-bit length follows
+                 + struct.pack("!Q", len(payload)) +
+                 b"\x00\x00\x00\x00"          # mask key 0: the payload goes as it is
+                 + payload)
+        raw.sock.settimeout(3.0)
+        try:
+            for _ in range(1024):            # at most 64 MiB
+                raw.sock.sendall(frame)
+        except (socket.timeout, BrokenPipeError, ConnectionResetError):
+            pass
+        grown = rss_mib(self.broker.proc.pid) - before
+        self.assertLess(grown, 32, "ferryd grew by %d MiB buffering PINGRESPs for a "
+                        "WebSocket client that does not read" % grown)
+        raw.close()
+        self.assertServes()
+
+    def test_flood_then_read_gets_every_answer(self):
+        # Back-pressure must pause, not lose or stall: 1,000,000 PINGREQ written while the
+        # client reads nothing for a second, then every PINGRESP arrives, in order.
+        raw = self.connected("flood-read", version=5)
+        count = 1000000
+        writer = threading.Thread(target=raw.sock.sendall, args=(b"\xc0\x00" * count,))
+        raw.sock.settimeout(None)
+        writer.start()
+        writer.join(1.0)                     # the broker's output backs up meanwhile
+        raw.sock.settimeout(30.0)
+        received = bytearray()
+        while len(received) < 2 * count:
+            chunk = raw.sock.recv(1 << 20)
+            if not chunk:
+                break
+            received += chunk
+        writer.join(30.0)
+        self.assertFalse(writer.is_alive(), "the client could not finish writing")
+        self.assertEqual(len(received), 2 * count)
+        self.assertEqual(bytes(received), b"\xd0\x00" * count)   # PINGRESP x 1,000,000
+        self.assertStillOpen(raw)
 
 
 class KeepAliveTest(BadInputChecks, unittest.TestCase):
