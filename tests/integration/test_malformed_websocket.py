@@ -8,7 +8,9 @@ Packets. The receiver MUST NOT assume that MQTT Control Packets are aligned on W
 boundaries" [MQTT-6.0.0-2]. Bytes by hand, one field per line.
 """
 import os
+import socket
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,6 +26,16 @@ CONNECT_V5_WS = (b"\x10"                # CONNECT
                  b"\x00\x3c"            # keep alive 60
                  b"\x00"                # property length 0
                  b"\x00\x05" b"ws-sp")  # client id "ws-sp"
+
+
+UPGRADE_REQUEST = (b"GET /mqtt HTTP/1.1\r\n"
+                   b"Host: 127.0.0.1\r\n"
+                   b"Upgrade: websocket\r\n"
+                   b"Connection: Upgrade\r\n"
+                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"   # RFC 6455 1.3 sample
+                   b"Sec-WebSocket-Version: 13\r\n"
+                   b"Sec-WebSocket-Protocol: mqtt\r\n"
+                   b"\r\n")
 
 
 class WebSocketBadInputTest(BadInputChecks, unittest.TestCase):
@@ -171,6 +183,37 @@ class WebSocketBadInputTest(BadInputChecks, unittest.TestCase):
                          b"\x02"       # no MASK bit, length 2
                          b"\xc0\x00")  # PINGREQ, unmasked
         self.assertClosed(raw)         # no PINGRESP
+        self.assertServes()
+
+    def _raw_http(self):
+        sock = socket.create_connection(("127.0.0.1", self.broker.ws_port), timeout=5.0)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_upgrade_request_split_across_segments(self):
+        # TCP does not keep the request in one piece: cut inside the request line, inside a
+        # header, and before the final CRLF, the upgrade still succeeds.
+        for cut in (7, 30, len(UPGRADE_REQUEST) - 2):
+            sock = self._raw_http()
+            sock.sendall(UPGRADE_REQUEST[:cut])
+            time.sleep(0.1)              # let the first piece be read on its own
+            sock.sendall(UPGRADE_REQUEST[cut:])
+            status = sock.recv(12)
+            self.assertEqual(status, b"HTTP/1.1 101", "cut at %d" % cut)
+        self.assertServes()
+
+    def test_request_line_longer_than_8k_refused(self):
+        # A request line that never ends must not be buffered without bound.
+        sock = self._raw_http()
+        sock.sendall(b"GET /" + b"a" * 9000)  # no CRLF
+        answer = b""
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 4"), answer[:40])   # a 4xx, then close
         self.assertServes()
 
     def test_websocket_client_receives_publish(self):
