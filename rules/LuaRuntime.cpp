@@ -18,7 +18,6 @@ LuaRuntime::LuaRuntime()
 {
     m_ctx.nowMs = [] { return QDateTime::currentMSecsSinceEpoch(); };
     const size_t limit = m_memLimit;
-    m_memLimit = size_t(-1); // no cap while building the environment
     L = lua_newstate(&LuaRuntime::alloc, this);
     if (!L)
         return;
@@ -28,7 +27,7 @@ LuaRuntime::LuaRuntime()
         L = nullptr;
         return;
     }
-    m_memLimit = limit;
+    Q_UNUSED(limit);
     lua_sethook(L, &LuaRuntime::hook, LUA_MASKCOUNT, kTick);
 }
 
@@ -52,7 +51,7 @@ void *LuaRuntime::alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         std::free(ptr);
         return nullptr;
     }
-    if (nsize > old && rt->m_memUsed - old + nsize > rt->m_memLimit)
+    if (nsize > old && rt->m_limitActive && rt->m_memUsed - old + nsize > rt->m_memLimit)
         return nullptr; // Lua turns this into a memory error
     void *p = std::realloc(ptr, nsize);
     if (p)
@@ -63,8 +62,10 @@ void *LuaRuntime::alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 void LuaRuntime::hook(lua_State *L, lua_Debug *)
 {
     LuaRuntime *rt = self(L);
-    if (++rt->m_ticks > rt->m_budgetTicks)
-        luaL_error(L, "instruction budget exceeded");
+    if (++rt->m_ticks > rt->m_budgetTicks) {
+        lua_pushliteral(L, "instruction budget exceeded");
+        lua_error(L);
+    }
 }
 
 int LuaRuntime::callNative(lua_State *L)
@@ -163,15 +164,22 @@ bool LuaRuntime::buildEnvironment()
     lua_setfield(L, env, "JDEC");
     lua_pushcfunction(L, &LuaRuntime::topicMatch);
     lua_setfield(L, env, "TMATCH");
-    // Read-only: writes to undeclared globals fail; the metatable itself is hidden.
+    // Read-only: rules see an empty proxy whose reads fall through to the real table and
+    // whose writes fail; the metatable itself is hidden.
     lua_newtable(L);
-    lua_pushcfunction(
-        L, [](lua_State *L) -> int { return luaL_error(L, "the rule environment is read-only"); });
+    const int proxy = lua_gettop(L);
+    lua_newtable(L);
+    lua_pushvalue(L, env);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, [](lua_State *L) -> int {
+        lua_pushliteral(L, "the rule environment is read-only");
+        return lua_error(L);
+    });
     lua_setfield(L, -2, "__newindex");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, env);
-    lua_pushvalue(L, env);
+    lua_setmetatable(L, proxy);
+    lua_pushvalue(L, proxy);
     m_envRef = luaL_ref(L, LUA_REGISTRYINDEX);
 
     // No string methods: the prelude captured what it needs as upvalues.
@@ -224,7 +232,12 @@ int LuaRuntime::pushFunction(int ref)
 bool LuaRuntime::call(int nargs, QString *error)
 {
     m_ticks = 0;
-    if (lua_pcall(L, nargs, LUA_MULTRET, 0) == LUA_OK)
+    // The cap applies inside the protected call only: outside it a failed allocation would
+    // be an unprotected error (a panic), and the arguments were pushed out there.
+    m_limitActive = true;
+    const int rc = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    m_limitActive = false;
+    if (rc == LUA_OK)
         return true;
     if (lua_type(L, -1) == LUA_TSTRING)
         *error = QString::fromUtf8(lua_tostring(L, -1));

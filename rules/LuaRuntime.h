@@ -66,6 +66,7 @@ private:
     int m_envRef = -2;
     size_t m_memUsed = 0;
     size_t m_memLimit = 64u << 20;
+    bool m_limitActive = false; // the cap applies during call() only
     qint64 m_budgetTicks = 1000;
     qint64 m_ticks = 0;
     BuiltinContext m_ctx;
