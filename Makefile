@@ -29,3 +29,26 @@ test: build
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# --- Debian packages (issue 5). `make deb` builds ferry_<version>_<arch>.deb into build-deb/;
+# `make deb ARCH=arm64` (or `make deb-arm64`) cross-builds it in an arm64 sysroot and smoke-tests
+# the result under qemu-user. Neither is part of `make test`; `make test-deb` runs the packaging
+# tests (build, inspect, install/reload/stop/purge on this machine: needs root).
+ARCH ?=
+
+.PHONY: deb deb-arm64 test-deb
+
+deb:
+	@sh packaging/deps.sh deb
+	@if [ -n "$(ARCH)" ] && [ "$(ARCH)" != "$$(dpkg-architecture -qDEB_BUILD_ARCH)" ]; then \
+	  sh packaging/cross/build-$(ARCH).sh; \
+	else \
+	  sh packaging/build-deb.sh; \
+	fi
+
+deb-arm64:
+	$(MAKE) deb ARCH=arm64
+
+test-deb: configure
+	@sh packaging/deps.sh deb
+	cd $(BUILD_DIR) && ctest --output-on-failure -L packaging --timeout 1800
