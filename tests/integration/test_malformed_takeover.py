@@ -149,5 +149,39 @@ class TakeoverRaceTest(BadInputChecks, unittest.TestCase):
         self.assertServes()
 
 
+# Bad inputs for the crowd below: (needs a CONNECT first, bytes).
+CROWD_CASES = [
+    (True, b"\x36\x0a\x00\x03s/x\x00\x01\x00hi"),        # PUBLISH QoS 3
+    (True, b"\x30\x80\x80\x80\x80\x01"),                 # 5-byte remaining length
+    (False, b"\x30\xff\xff\xff\x7f"),                     # first packet not CONNECT
+    (False, b"\x10\x10\x00\x04MQTT\x05\x02\x00\x3c\x00"
+            b"\x00\x03a\x00b"),                             # U+0000 in the client id
+    (True, b"\x82\x08\x00\x01\x00\x00\x03s/x"),          # SUBSCRIBE cut after its filter
+]
+
+
+class ConcurrentBadInputTest(BadInputChecks, unittest.TestCase):
+
+    def test_200_bad_clients_at_once(self):
+        # Every bad input at once from 200 connections: each closes alone, the broker and the
+        # bystander stay.
+        clients = []
+        for i in range(200):
+            raw = RawClient(self.broker.port)
+            self.addCleanup(raw.close)
+            needs_connect, _ = CROWD_CASES[i % len(CROWD_CASES)]
+            if needs_connect:
+                raw.send(connect_v5_resume("crowd-%d" % i))
+            clients.append(raw)
+        for i, raw in enumerate(clients):
+            if CROWD_CASES[i % len(CROWD_CASES)][0]:
+                raw.expect(CONNACK)
+        for i, raw in enumerate(clients):
+            raw.send(CROWD_CASES[i % len(CROWD_CASES)][1])
+        for i, raw in enumerate(clients):
+            self.assertTrue(raw.wait_closed(10.0), "client %d still open" % i)
+        self.assertServes()
+
+
 if __name__ == "__main__":
     unittest.main()
