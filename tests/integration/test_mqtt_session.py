@@ -193,6 +193,22 @@ class Sessions(BrokerTestCase):
             self.assertEqual([(m.payload, m.retain) for m in back.messages], [(b"r", False)],
                              "v%d" % version)
 
+    def test_v5_clean_start_1_with_expiry_creates_persistent_session_MQTT_3_1_2_4(self):
+        """5.0: Clean Start 1 only discards the OLD session (MQTT-3.1.2-4); with a Session Expiry
+        Interval the NEW session outlives the connection (3.1.2.11.2): a Clean Start 0 return
+        finds it (Session Present 1) with its subscription and queued message."""
+        s = self.client("cs1p", 5)
+        s.connect(self.broker.port, clean_start=True, properties=expiry(60))
+        s.subscribe("cs1p/t", 1)
+        s.disconnect()
+        p = self.connected("cs1p-pub", 5)
+        p.publish("cs1p/t", b"kept", 1)
+        back = self.client("cs1p", 5)
+        flags, _, _ = back.connect(self.broker.port, clean_start=False, properties=expiry(60))
+        self.assertEqual(flags["session present"], 1)
+        self.assertTrue(back.wait_messages(1, 5.0))
+        self.assertEqual(back.messages[0].payload, b"kept")
+
 
 class QueueLimit(BrokerTestCase):
     BROKER_TOML = "[limits]\nmax_queued_messages = 3\n"

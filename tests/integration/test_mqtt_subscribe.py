@@ -195,6 +195,20 @@ class InvalidFilters(BrokerTestCase):
         flags, body = r.expect(SUBACK)
         self.assertEqual(body, b"\x00\x04" + b"\x80" * len(self.BAD) + b"\x02")
 
+    def test_many_filters_in_one_subscribe_MQTT_3_8_4_5_and_3_9_3_1(self):
+        """3.1.1/5.0 MQTT-3.8.4-5 (one SUBSCRIBE with several filters is handled as a sequence of
+        subscriptions) and MQTT-3.9.3-1 (one return code per filter, same order): 60 filters with
+        QoS 0,1,2 in turn, one of them invalid."""
+        filters = [("many/%d" % i, i % 3) for i in range(60)]
+        filters[30] = ("many/#/bad", 1)
+        r = self.raw()
+        r.send(raw_connect("many", version=4))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(7, filters))
+        flags, body = r.expect(SUBACK)
+        expected = bytes(0x80 if i == 30 else i % 3 for i in range(60))
+        self.assertEqual(body, b"\x00\x07" + expected)
+
 
 class Unsubscribe(BrokerTestCase):
     def test_v5_unsuback_success_and_no_subscription_existed_0x11_MQTT_3_11_3(self):
