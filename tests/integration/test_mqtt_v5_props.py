@@ -156,6 +156,31 @@ class TopicAlias(BrokerTestCase):
         codes = [body[:1] for t, f, body in r.seen if t == DISCONNECT]
         self.assertEqual(codes, [b"\x82"])
 
+    def test_inbound_alias_not_carried_to_next_connection_MQTT_3_3_2_7(self):
+        """5.0 MQTT-3.3.2-7: the Server (as receiver) MUST NOT carry forward a Topic Alias mapping
+        to another Network Connection, even of the same persistent session: an alias-only
+        PUBLISH on the new connection is an unknown alias -> DISCONNECT 0x82 (3.3.4), and nothing
+        is delivered."""
+        s = self.connected("carry-sub", 5)
+        s.subscribe("carry/#", 1)
+        cp = prop_u32(SESSION_EXPIRY, 60)
+        r = self.raw()
+        r.send(raw_connect("carry", version=5, clean=False, properties=cp))
+        r.expect(CONNACK)
+        r.send(raw_publish("carry/t", b"1", 1, mid=1, version=5,
+                           properties=prop_u16(TOPIC_ALIAS, 1)))
+        r.expect(PUBACK)
+        r.close()
+        r2 = self.raw()
+        r2.send(raw_connect("carry", version=5, clean=False, properties=cp))
+        r2.expect(CONNACK)
+        r2.send(raw_publish("", b"2", 1, mid=2, version=5, properties=prop_u16(TOPIC_ALIAS, 1)))
+        self.assertTrue(r2.wait_closed(5.0), "alias of the previous connection accepted")
+        self.assertEqual([b[:1] for t, f, b in r2.seen if t == DISCONNECT], [b"\x82"])
+        self.assertTrue(s.wait_messages(1, 5.0))
+        s.wait(lambda: len(s.messages) > 1, 0.3)
+        self.assertEqual([m.payload for m in s.messages], [b"1"])
+
     def _outbound(self, client_id, alias_max):
         cp = prop_u16(TOPIC_ALIAS_MAX, alias_max) if alias_max is not None else b""
         r, _ = self._raw5(client_id, cp)
@@ -184,15 +209,15 @@ class TopicAlias(BrokerTestCase):
         self.assertEqual(got, [(t, b"%d" % i) for i, t in enumerate(topics)])
         return aliases
 
-    def test_outbound_aliases_within_client_maximum_MQTT_3_3_2_10(self):
-        """5.0 MQTT-3.3.2-10 / 3.1.2.11.8: the Server MAY use topic aliases toward a client that
+    def test_outbound_aliases_within_client_maximum_MQTT_3_3_2_11(self):
+        """5.0 MQTT-3.3.2-11 / MQTT-3.1.2-26: the Server MAY use topic aliases toward a client that
         announced Topic Alias Maximum (2 here) and MUST NOT send one above it; every message
         still resolves to its real topic."""
         aliases = self._outbound("out-alias", 2)
         self.assertTrue(all(1 <= a <= 2 for a in aliases), "aliases %r" % aliases)
 
-    def test_no_outbound_alias_without_client_maximum_MQTT_3_1_2_26(self):
-        """5.0 MQTT-3.1.2-26: Topic Alias Maximum absent or 0 -> the Server MUST NOT send any
+    def test_no_outbound_alias_without_client_maximum_MQTT_3_1_2_27(self):
+        """5.0 MQTT-3.1.2-27: Topic Alias Maximum absent or 0 -> the Server MUST NOT send any
         Topic Alias to the client."""
         self.assertEqual(self._outbound("no-alias", None), [])
         self.assertEqual(self._outbound("zero-alias", 0), [])
