@@ -1,13 +1,15 @@
 """Shared subscriptions ($share/{ShareName}/{filter}, MQTT 5.0 4.8.2) against a real ferryd."""
 import os
 import socket
+import struct
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ferry_harness import (CONNACK, DISCONNECT, PUBLISH, SUBACK, BrokerTestCase,  # noqa: E402
-                           parse_ack_v5, parse_publish, raw_connect, raw_subscribe)
+                           packet, parse_ack_v5, parse_publish, raw_connect,
+                           raw_subscribe)
 
 
 class Shared(BrokerTestCase):
@@ -76,6 +78,67 @@ class Shared(BrokerTestCase):
         self.assertTrue(b.wait_messages(6, 5.0),
                         "B got %r; A held %r" % ([m.payload for m in b.messages], held))
         self.assertEqual(sorted(int(m.payload) for m in b.messages), list(range(6)))
+
+    def test_qos2_inflight_not_redistributed_when_member_leaves_MQTT_4_8_2_5(self):
+        """5.0 MQTT-4.8.2-4/-5: a QoS 2 message whose delivery to the chosen member broke off is
+        completed with that Client when it reconnects; if its Session ends first, the Server MUST
+        NOT send the message to any other subscribed Client. Member A (Session Expiry 0) gets
+        the QoS 2 PUBLISH, never answers, disconnects: member B must not get that message,
+        while later messages still reach B."""
+        a = self.raw()
+        a.send(raw_connect("q2a", version=5))
+        a.expect(CONNACK)
+        a.send(raw_subscribe(1, [("$share/q2/q2s/t", 2)], version=5))
+        a.expect(SUBACK)
+        b = self.connected("q2b", 5)
+        b.subscribe("$share/q2/q2s/t", 2)
+        p = self.connected("q2-pub", 5)
+        held = None
+        for i in range(6):  # round robin: some message goes to A within a few publishes
+            p.publish("q2s/t", b"%d" % i, 2)
+            try:
+                t, flags, body = a.read_packet(0.5)
+            except socket.timeout:
+                continue
+            self.assertEqual(t, PUBLISH)
+            held = parse_publish(flags, body, 5)
+            break
+        self.assertIsNotNone(held, "member A never got a message")
+        self.assertEqual(held["qos"], 2)
+        a.close()
+        p.publish("q2s/t", b"after", 2)
+        self.assertTrue(b.wait(lambda: any(m.payload == b"after" for m in b.messages), 5.0))
+        b.wait(lambda: any(m.payload == held["payload"] for m in b.messages), 0.5)
+        self.assertNotIn(held["payload"], [m.payload for m in b.messages],
+                         "QoS 2 message of the departed member was sent to another member")
+
+    def test_member_refusal_not_redistributed_MQTT_4_8_2_6(self):
+        """5.0 MQTT-4.8.2-6: if a member answers a PUBLISH with PUBACK >= 0x80, the Server MUST
+        discard the message and not attempt to send it to any other subscriber."""
+        a = self.raw()
+        a.send(raw_connect("refa", version=5))
+        a.expect(CONNACK)
+        a.send(raw_subscribe(1, [("$share/rf/rf/t", 1)], version=5))
+        a.expect(SUBACK)
+        b = self.connected("refb", 5)
+        b.subscribe("$share/rf/rf/t", 1)
+        p = self.connected("rf-pub", 5)
+        refused = None
+        for i in range(6):
+            p.publish("rf/t", b"%d" % i, 1)
+            try:
+                t, flags, body = a.read_packet(0.5)
+            except socket.timeout:
+                continue
+            refused = parse_publish(flags, body, 5)
+            a.send(packet(4, 0, struct.pack("!HB", refused["mid"], 0x80) + b"\x00"))
+            break
+        self.assertIsNotNone(refused, "member A never got a message")
+        p.publish("rf/t", b"after", 1)
+        a.close()
+        b.wait(lambda: any(m.payload == refused["payload"] for m in b.messages), 1.0)
+        self.assertNotIn(refused["payload"], [m.payload for m in b.messages],
+                         "refused message was sent to another member")
 
     def test_retained_not_sent_to_shared_subscription_3_8_4(self):
         """5.0 4.8.2 / 3.8.4: retained messages are not sent to a session when it subscribes to a

@@ -43,6 +43,28 @@ class MessageExpiry(BrokerTestCase):
         back.wait(lambda: len(back.messages) > 1, 0.4)
         self.assertEqual([m.payload for m in back.messages], [b"forever"])
 
+    def test_expiry_not_applied_once_qos2_publish_sent_MQTT_4_3_3_7(self):
+        """5.0 MQTT-4.3.3-7: the sender MUST NOT apply message expiry once the QoS 2 PUBLISH has
+        been sent; with MQTT-4.4.0-1 the unacknowledged PUBLISH is re-sent after a reconnect
+        even though its 1 s expiry has passed meanwhile."""
+        cp = b"\x11" + (60).to_bytes(4, "big")
+        r = self.raw()
+        r.send(raw_connect("q2exp", version=5, clean=False, properties=cp))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("q2exp/t", 2)], version=5))
+        r.expect(SUBACK)
+        p = self.connected("q2exp-pub", 5)
+        p.publish("q2exp/t", b"started", 2, properties=props("PUBLISH", MessageExpiryInterval=1))
+        first = parse_publish(*r.expect(PUBLISH), version=5)
+        r.close()  # no PUBREC
+        time.sleep(2.2)  # bounded: the expiry passes while the flow is open
+        r2 = self.raw()
+        r2.send(raw_connect("q2exp", version=5, clean=False, properties=cp))
+        r2.expect(CONNACK)
+        again = parse_publish(*r2.expect(PUBLISH), version=5)
+        self.assertEqual((again["payload"], again["mid"], again["dup"]),
+                         (b"started", first["mid"], True))
+
     def test_remaining_expiry_sent_reduced_MQTT_3_3_2_6(self):
         """5.0 MQTT-3.3.2-6: the forwarded PUBLISH carries the received Message Expiry Interval
         minus the time the message waited in the Server (queued 1.5 s: <= 59 of 60)."""
@@ -379,10 +401,9 @@ class FlowControl(BrokerTestCase):
         self.assertEqual(t, PUBLISH)
         self.assertEqual(parse_publish(flags, body, 5)["payload"], b"next")
 
-    def test_puback_error_code_still_acknowledges_4_3_2(self):
-        """5.0 3.4.2.1: a PUBACK with an error Reason Code (0x80) still acknowledges the message:
-        it is not re-sent after a reconnect (4.3.2: the sender treats the PUBLISH as
-        acknowledged on any PUBACK)."""
+    def test_puback_error_code_still_acknowledges_MQTT_4_4_0_2(self):
+        """5.0 MQTT-4.4.0-2: a PUBACK with a Reason Code of 0x80 or greater still acknowledges the
+        PUBLISH, which MUST NOT be retransmitted (not even after a reconnect)."""
         cp = prop_u32(SESSION_EXPIRY, 60)
         r = self.raw()
         r.send(raw_connect("ack80", version=5, clean=False, properties=cp))
