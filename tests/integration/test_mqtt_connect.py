@@ -56,6 +56,12 @@ class SessionTakeover(BrokerTestCase):
         disconnects = [p for p in r.seen if p[0] == DISCONNECT]
         self.assertEqual(len(disconnects), 1, "expected one DISCONNECT, saw %r" % r.seen)
         self.assertEqual(disconnects[0][2][:1], b"\x8e")
+        from ferry_harness import parse_properties, read_varint
+        body = disconnects[0][2]
+        if len(body) > 1:
+            plen, pos = read_varint(body, 1)
+            self.assertNotIn(0x11, dict(parse_properties(body[pos:pos + plen])),
+                             "MQTT-3.14.2-2: Server sent Session Expiry Interval on DISCONNECT")
         # The new connection is the one that stays.
         self.assertEqual(second.subscribe("t", 0), [0])
 
@@ -94,6 +100,8 @@ class SessionTakeover(BrokerTestCase):
         self.assertEqual(len(ids), len(set(ids)), "a property appears twice: %r" % p)
         d = dict(p)
         self.assertNotIn(0x24, d, "Maximum QoS announced although QoS 2 is supported")
+        self.assertNotIn(0x15, d, "MQTT-4.12.0-6: Authentication Method in CONNACK without one "
+                         "in CONNECT")
         for pid in (0x25, 0x28, 0x29, 0x2A):
             self.assertIn(d.get(pid, 1), (1,), "capability 0x%02X announced as 0" % pid)
 

@@ -8,8 +8,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ferry_harness import (CONNACK, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL,  # noqa: E402
-                           SUBACK, BrokerTestCase, parse_publish, raw_ack, raw_connect,
-                           raw_publish, raw_subscribe)
+                           SUBACK, UNSUBACK, BrokerTestCase, packet, parse_publish,
+                           raw_ack, raw_connect, raw_publish, raw_subscribe, utf8)
 
 SESSION_EXPIRY_60 = b"\x11" + struct.pack("!I", 60)
 
@@ -72,6 +72,40 @@ class QosLevels(BrokerTestCase):
         self.assertTrue(s.wait_messages(2, 5.0))
         s.wait(lambda: len(s.messages) > 2, 0.5)
         self.assertEqual([m.payload for m in s.messages], [b"one", b"two"])
+
+    def test_qos1_same_id_after_puback_is_new_message_MQTT_4_3_2_5(self):
+        """5.0 MQTT-4.3.2-5: after sending PUBACK the receiver MUST treat a PUBLISH with the same
+        Packet Identifier as a new Application Message, irrespective of its DUP flag."""
+        s = self.connected("q1new-sub", 5)
+        s.subscribe("q1new/t", 1)
+        r = self.raw()
+        r.send(raw_connect("q1new", version=4))
+        r.expect(CONNACK)
+        r.send(raw_publish("q1new/t", b"a", qos=1, mid=3))
+        r.expect(PUBACK)
+        r.send(raw_publish("q1new/t", b"b", qos=1, mid=3, dup=True))
+        r.expect(PUBACK)
+        self.assertTrue(s.wait_messages(2, 5.0), "got %r" % [m.payload for m in s.messages])
+        self.assertEqual([m.payload for m in s.messages], [b"a", b"b"])
+        self.assertTrue(all(not m.dup for m in s.messages),
+                        "MQTT-3.3.1-3: outgoing DUP is set only for retransmissions")
+
+    def test_unsubscribe_completes_started_qos2_delivery_MQTT_3_10_4_3(self):
+        """MQTT-3.10.4-3: after UNSUBSCRIBE the Server MUST complete the delivery of QoS 1/2
+        messages it has started to send: the PUBREL still comes after the client's PUBREC."""
+        r = self.raw()
+        r.send(raw_connect("unsq2", version=4))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("unsq2/t", 2)]))
+        r.expect(SUBACK)
+        p = self.connected("unsq2-pub", 5)
+        p.publish("unsq2/t", b"x", 2)
+        m = parse_publish(*r.expect(PUBLISH))
+        r.send(packet(10, 2, b"\x00\x02" + utf8("unsq2/t")))
+        r.expect(UNSUBACK)
+        r.send(raw_ack(PUBREC, m["mid"]))
+        t, flags, body = r.read_packet(5.0)
+        self.assertEqual((t, body), (PUBREL, struct.pack("!H", m["mid"])))
 
     def test_qos1_inbound_puback_carries_packet_id_MQTT_2_2_1_5(self):
         """3.1.1 MQTT-2.2.1-5 / 4.3.2: the Server answers a QoS 1 PUBLISH with a PUBACK that has

@@ -149,6 +149,18 @@ class Overlapping(BrokerTestCase):
         s.wait(lambda: len(s.messages) > 2, 0.3)
         self.assertEqual([m.topic for m in s.messages], ["ünï/a b/日本", "ünï/ç/日本"])
 
+    def test_no_unicode_normalization_in_matching_MQTT_4_7_3_4(self):
+        """MQTT-4.7.3-4: the Server MUST NOT normalize Topic Names or Filters when matching:
+        "é" as U+00E9 and as "e" + U+0301 are different topics."""
+        s = self.connected("norm", 5)
+        s.subscribe("norm/\u00e9", 1)
+        p = self.connected("norm-pub", 5)
+        p.publish("norm/e\u0301", b"decomposed", 1)
+        p.publish("norm/\u00e9", b"precomposed", 1)
+        self.assertTrue(s.wait_messages(1, 5.0))
+        s.wait(lambda: len(s.messages) > 1, 0.3)
+        self.assertEqual([m.payload for m in s.messages], [b"precomposed"])
+
 
 class DollarTopics(BrokerTestCase):
     BROKER_TOML = "[sys]\ninterval = 1\n"

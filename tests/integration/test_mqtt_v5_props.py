@@ -653,6 +653,8 @@ class EnhancedAuth(BrokerTestCase):
         self.assertIn(rc, (0x8C, 0x87))
         self.assertEqual(sp, 0)
         self.assertTrue(r.wait_closed(5.0), "connection left open after refusing AUTH")
+        self.assertEqual([t for t, f, b in r.seen], [],
+                         "MQTT-3.14.0-1 / MQTT-3.2.0-2: nothing may follow a refusing CONNACK")
 
 
 if __name__ == "__main__":
