@@ -277,7 +277,8 @@ class Will(BrokerTestCase):
         w = self._watch()
         c = self.client("propwill", 5)
         wp = props("WILLMESSAGE", ContentType="text/plain", ResponseTopic="will/reply",
-                   CorrelationData=b"\x01\x02", PayloadFormatIndicator=1)
+                   CorrelationData=b"\x01\x02", PayloadFormatIndicator=1,
+                   MessageExpiryInterval=30)
         wp.UserProperty = [("z", "1"), ("a", "2")]
         c.client.will_set("will/t", b"with-props", 1, False, properties=wp)
         c.connect(self.broker.port)
@@ -289,6 +290,10 @@ class Will(BrokerTestCase):
         self.assertEqual(got.CorrelationData, b"\x01\x02")
         self.assertEqual(got.PayloadFormatIndicator, 1)
         self.assertEqual(got.UserProperty, [("z", "1"), ("a", "2")])
+        # 3.1.3.2.4: the will's Message Expiry Interval is sent as the Publication Expiry
+        # Interval when the Server publishes the Will Message.
+        self.assertIsNotNone(getattr(got, "MessageExpiryInterval", None))
+        self.assertLessEqual(got.MessageExpiryInterval, 30)
 
     def test_v5_takeover_publishes_will_of_old_connection_3_1_3_2_2(self):
         """5.0 3.1.3.2.2 / 3.1.4: when a new connection takes over a ClientID, the Will of the

@@ -396,6 +396,32 @@ class InflightWindow(BrokerTestCase):
             r2.send(raw_ack(PUBACK, m["mid"]))
         self.assertEqual([m["payload"] for m in got], [b"%d" % i for i in range(12)])
 
+    def test_window_applies_to_retained_messages_on_subscribe(self):
+        """max_inflight = 5 also bounds retained messages sent at subscribe time (and a v5
+        client's Receive Maximum 3 lowers it further, MQTT-3.3.4-9): 12 retained QoS 1 messages
+        -> 3 in flight, the rest as PUBACKs come, each exactly once."""
+        p = self.connected("ret-pub", 5)
+        for i in range(12):
+            p.publish("winr/%02d" % i, b"%d" % i, 1, retain=True)
+        r = self.raw()
+        r.send(raw_connect("ret-slow", version=5, properties=b"\x21\x00\x03"))
+        r.expect(CONNACK)
+        r.send(raw_subscribe(1, [("winr/#", 1)], version=5))
+        r.expect(SUBACK)
+        got = [parse_publish(*r.expect(PUBLISH), version=5) for _ in range(3)]
+        with self.assertRaises(socket.timeout):
+            extra = r.read_packet(0.7)
+            self.fail("fourth retained message while 3 in flight: %r" % (extra,))
+        for m in list(got):
+            r.send(raw_ack(PUBACK, m["mid"]))
+        while len(got) < 12:
+            m = parse_publish(*r.expect(PUBLISH), version=5)
+            got.append(m)
+            r.send(raw_ack(PUBACK, m["mid"]))
+        self.assertEqual(sorted(m["topic"] for m in got), ["winr/%02d" % i for i in range(12)])
+        self.assertTrue(all(m["retain"] for m in got))
+
+
 
 class ReceiveMaximumAcrossConnections(BrokerTestCase):
     def test_resent_messages_respect_new_receive_maximum_MQTT_3_3_4_9(self):
