@@ -19,6 +19,8 @@ CONNECTIONS=10000
 BROKERS="mosquitto ferryd"
 OUT="$ROOT/tests/bench/RESULTS.md"
 COMMAND="tests/bench/run_bench.sh $*"
+[[ -z "${LOADGEN:-}" ]] || COMMAND="LOADGEN=$LOADGEN $COMMAND"
+[[ -z "${FERRYD:-}" ]] || COMMAND="FERRYD=$FERRYD $COMMAND"
 
 while [[ $# -gt 0 ]]; do
     case "$1" in

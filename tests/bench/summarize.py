@@ -57,7 +57,7 @@ def fmt(value, kind):
 
 
 def ratio(a, b, lower_is_better):
-    if a is None or b is None or a == 0 or b == 0:
+    if lower_is_better is None or a is None or b is None or a == 0 or b == 0:
         return "—"
     r = b / a
     better = r < 1 if lower_is_better else r > 1
@@ -144,7 +144,7 @@ def main():
         row(label, "latency p50 (ms)", "latency_p50_us", "ms", True)
         row(label, "latency p99 (ms)", "latency_p99_us", "ms", True)
         row(label, "lost (sum of runs)", "lost", "int", True, total)
-        row(label, "load generator CPU share (1.0 = it was the limit)", "loadgen_cpu_share", "cpu", True)
+        row(label, "load generator CPU share (1.0 = it was the limit)", "loadgen_cpu_share", "cpu", None)
     row("paced", "latency p50 (µs)", "latency_p50_us", "us", True)
     row("paced", "latency p99 (µs)", "latency_p99_us", "us", True)
     row("paced", "broker CPU-s per million", "broker_cpu_s_per_million", "cpu", True)
@@ -155,7 +155,7 @@ def main():
     row("idle", f"seconds to connect {n}", "connect_seconds", "s", True)
     row("idle", "broker KB RSS per idle connection", "broker_kb_per_connection", "kb", True)
     row("idle", "broker RSS with all connected (MB)", "broker_rss_kb_connected", "mb", True)
-    row("idle", "PINGREQs sent (one round to all, plus keep-alive pings)", "pings_sent", "int", False)
+    row("idle", "PINGREQs sent (one round to all, plus keep-alive pings)", "pings_sent", "int", None)
     row("idle", "PINGRESPs received", "pings_answered", "int", False)
     row("idle", "seconds until the last PINGRESP", "pings_last_answer_s", "s", True)
     w("")
