@@ -192,6 +192,15 @@ std::unique_ptr<Store> Store::open(const StoreOptions &options, OpenError *error
         problem = QStringLiteral("cannot set the size budget");
     if (!problem.isEmpty())
         return fail(QStringLiteral("%1: %2").arg(path, problem));
+    QList<StoreDb::QueueCatalogEntry> catalog;
+    if (storeDb->queueCatalog(&catalog) != StorageStatus::Ok)
+        return fail(QStringLiteral("%1: cannot read the queue catalog").arg(path));
+    for (const auto &q : catalog) {
+        store->m_queues.insert(q.name, {q.id, q.kind});
+        store->m_queueNames.insert(q.id, q.name);
+        store->m_nextSeq.insert(q.id, q.maxSeq + 1);
+        store->m_maxQueueId = std::max(store->m_maxQueueId, q.id);
+    }
     store->m_writer = std::make_unique<Writer>(std::move(storeDb), store.get());
     if (options.purgeIntervalMs > 0) {
         Store *self = store.get();
@@ -227,16 +236,34 @@ template <class T, class F> QList<T> Store::read(StorageStatus *status, F &&fill
 std::uint64_t Store::queueId(const QByteArray &name, QueueKind kind, StorageStatus *status)
 {
     Q_ASSERT(QThread::currentThread() == thread());
-    std::uint64_t id = 0, next = 1;
-    const StorageStatus s =
-        m_writer->call([&](StoreDb &db) { return db.queueId(name, kind, &id, &next); });
+    auto it = m_queues.find(name);
+    if (it != m_queues.end()) {
+        if (it->kind != kind) {
+            qCWarning(lcStorage).noquote().nospace()
+                << "event=queue_kind_mismatch queue=" << name << " stored=" << int(it->kind)
+                << " asked=" << int(kind);
+            if (status)
+                *status = StorageStatus::Error;
+            return 0;
+        }
+        if (status)
+            *status = StorageStatus::Ok;
+        return it->id;
+    }
+    // Numbered here, written by the writer: creating a queue never waits for the disk. The row
+    // commits before (or with) the first append to it, since writes run in order.
+    const std::uint64_t id = ++m_maxQueueId;
+    m_queues.insert(name, {id, kind});
+    m_queueNames.insert(id, name);
+    m_nextSeq.insert(id, 1);
+    m_uncommittedQueues.insert(id, {id, kind});
+    post([id, name, kind](StoreDb &db) { return db.createQueue(id, name, kind); },
+         [this, id](StorageStatus s) {
+             if (s == StorageStatus::Ok)
+                 m_uncommittedQueues.remove(id);
+         });
     if (status)
-        *status = s;
-    if (s != StorageStatus::Ok)
-        return 0;
-    // A queue id we already know keeps our counter: appends may be queued but not yet written.
-    if (!m_nextSeq.contains(id))
-        m_nextSeq.insert(id, next);
+        *status = StorageStatus::Ok;
     return id;
 }
 
@@ -267,8 +294,40 @@ QList<std::uint64_t> Store::appendMany(const QList<QueueTarget> &targets,
         post([](StoreDb &) { return StorageStatus::Ok; }, std::move(done));
         return seqs;
     }
-    post([targets, seqs, message](StoreDb &db) { return db.append(targets, seqs, message); },
-         std::move(done));
+    // A queue whose row did not commit yet (e.g. it failed with Busy) is created again with
+    // the entries, in the same operation: entries never outlive the commit of their queue.
+    struct QueueRow {
+        std::uint64_t id;
+        QByteArray name;
+        QueueKind kind;
+    };
+    QList<QueueRow> rows;
+    for (const QueueTarget &t : targets) {
+        const auto it = m_uncommittedQueues.constFind(t.queueId);
+        if (it != m_uncommittedQueues.constEnd())
+            rows.append({t.queueId, m_queueNames.value(t.queueId), it->kind});
+    }
+    if (rows.isEmpty()) {
+        post([targets, seqs, message](StoreDb &db) { return db.append(targets, seqs, message); },
+             std::move(done));
+        return seqs;
+    }
+    post(
+        [targets, seqs, message, rows](StoreDb &db) {
+            for (const auto &r : rows) {
+                const StorageStatus s = db.createQueue(r.id, r.name, r.kind);
+                if (s != StorageStatus::Ok)
+                    return s;
+            }
+            return db.append(targets, seqs, message);
+        },
+        [this, rows, done = std::move(done)](StorageStatus s) {
+            if (s == StorageStatus::Ok)
+                for (const auto &r : rows)
+                    m_uncommittedQueues.remove(r.id);
+            if (done)
+                done(s);
+        });
     return seqs;
 }
 
@@ -287,6 +346,8 @@ void Store::remove(std::uint64_t queueId, std::uint64_t seq, Completion done)
 void Store::dropQueue(std::uint64_t queueId, Completion done)
 {
     m_nextSeq.remove(queueId);
+    m_uncommittedQueues.remove(queueId);
+    m_queues.remove(m_queueNames.take(queueId));
     post([=](StoreDb &db) { return db.dropQueue(queueId); }, std::move(done));
 }
 

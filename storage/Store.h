@@ -7,7 +7,7 @@
 // return at once; the writer thread runs everything queued in ONE transaction and, after its
 // COMMIT, posts the completions to the owner thread (queued call: they run from its event loop,
 // in the order the writes were made, never inside the call that made the write). A completion
-// may call back into the Store (e.g. queue the next write). Reads (load*, queueId, queues) are
+// may call back into the Store (e.g. queue the next write). Reads (load*, queues) are
 // synchronous: they wait for the writer to run everything queued before them and are meant for
 // start-up, before the event loop carries traffic.
 //
@@ -52,12 +52,14 @@ public:
     ~Store() override;
 
     // --- Durable queues (MQTT persistent sessions, bridge outboxes, AMQP durable queues) ---
-    // The id of the queue `name`, created if missing (synchronous). Returns 0 on failure (and
-    // the status in *status), e.g. when `name` exists with another kind.
+    // The id of the queue `name`, created if missing. Never waits for the disk: the catalog is
+    // in memory, and a new queue's row is written ahead of its first entries. Returns 0 (and
+    // Error in *status) when `name` exists with another kind.
     std::uint64_t queueId(const QByteArray &name, QueueKind kind, StorageStatus *status = nullptr);
     // Appends to the end of the queue and returns the entry's seq at once (increasing per
-    // queue, never reused while the queue exists; the seq of a failed append is simply never
-    // stored, so seqs may have gaps). `done` gets Ok once the entry is committed.
+    // queue; after a restart numbering continues after the highest stored seq; the seq of a
+    // failed append is simply never stored, so seqs may have gaps). `done` gets Ok once the entry
+    // is committed.
     std::uint64_t append(std::uint64_t queueId, const core::Message &message, const EntryMeta &meta,
                          Completion done);
     // One body, many queues: fan-out to several persistent sessions stores the message once.
@@ -123,7 +125,17 @@ private:
     StoreOptions m_options;
     LockFile m_lock;
     std::unique_ptr<Writer> m_writer;
-    QHash<std::uint64_t, std::uint64_t> m_nextSeq; // queue id -> next seq (owner thread only)
+    // The queue catalog, owner thread only: loaded at open, kept here so that queueId() and
+    // append() never wait for the writer.
+    struct QueueRef {
+        std::uint64_t id;
+        QueueKind kind;
+    };
+    QHash<QByteArray, QueueRef> m_queues;
+    QHash<std::uint64_t, QByteArray> m_queueNames;
+    QHash<std::uint64_t, std::uint64_t> m_nextSeq; // queue id -> next seq
+    std::uint64_t m_maxQueueId = 0;
+    QHash<std::uint64_t, QueueRef> m_uncommittedQueues; // created here, row not committed yet
     QTimer m_purgeTimer;
 };
 

@@ -21,6 +21,17 @@ struct Sql {
 
 } // namespace
 
+namespace {
+template <class F> StorageStatus readAll(StoreDb &db, Statement &st, const char *what, F &&row)
+{
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+        row();
+    st.reset();
+    return db.check(rc, what);
+}
+} // namespace
+
 StoreDb::StoreDb(sqlite3 *db) : m_db(db) {}
 
 StoreDb::~StoreDb()
@@ -59,9 +70,8 @@ QString StoreDb::prepare()
         {&StoreDb::m_deleteQueueEntries,
          "DELETE FROM queue_entries WHERE queue_id = ?1 RETURNING message_id"},
         {&StoreDb::m_deleteQueue, "DELETE FROM queues WHERE id = ?1"},
-        {&StoreDb::m_selectQueue, "SELECT id, kind FROM queues WHERE name = ?1"},
-        {&StoreDb::m_insertQueue, "INSERT INTO queues(name, kind) VALUES(?1, ?2)"},
-        {&StoreDb::m_maxSeq, "SELECT COALESCE(MAX(seq), 0) FROM queue_entries WHERE queue_id = ?1"},
+        {&StoreDb::m_insertQueue,
+         "INSERT OR IGNORE INTO queues(id, name, kind) VALUES(?1, ?2, ?3)"},
         {&StoreDb::m_loadEntries,
          "SELECT " + cols +
              ", e.seq, e.state, e.packet_id, e.qos, e.retain, e.tag FROM queue_entries e "
@@ -521,37 +531,30 @@ StorageStatus StoreDb::purgeExpired(std::int64_t nowMs, PurgeResult *result)
     return s;
 }
 
-StorageStatus StoreDb::queueId(const QByteArray &name, QueueKind kind, std::uint64_t *id,
-                               std::uint64_t *nextSeq)
+StorageStatus StoreDb::createQueue(std::uint64_t id, const QByteArray &name, QueueKind kind)
 {
-    m_selectQueue.bind(1, name);
-    int rc = m_selectQueue.step();
-    if (rc == SQLITE_ROW) {
-        *id = std::uint64_t(m_selectQueue.int64(0));
-        const auto stored = QueueKind(m_selectQueue.int64(1));
-        m_selectQueue.reset();
-        if (stored != kind) {
-            qCWarning(lcStorage).noquote().nospace()
-                << "event=queue_kind_mismatch queue=" << name << " stored=" << int(stored)
-                << " asked=" << int(kind);
-            return StorageStatus::Error;
-        }
-    } else {
-        m_selectQueue.reset();
-        if (rc != SQLITE_DONE)
-            return check(rc, "select_queue");
-        m_insertQueue.bind(1, name);
-        m_insertQueue.bind(2, std::int64_t(kind));
-        const StorageStatus s = check(m_insertQueue.run(), "insert_queue");
-        if (s != StorageStatus::Ok)
-            return s;
-        *id = std::uint64_t(sqlite3_last_insert_rowid(m_db));
-    }
-    m_maxSeq.bind(1, std::int64_t(*id));
-    std::int64_t maxSeq = 0;
-    const StorageStatus s = pragmaInt(m_maxSeq, &maxSeq);
-    *nextSeq = std::uint64_t(maxSeq) + 1;
-    return s;
+    // No budget check: a queue row is tiny, and refusing it would orphan the entries that
+    // follow; the reserve covers it.
+    m_insertQueue.bind(1, std::int64_t(id));
+    m_insertQueue.bind(2, name);
+    m_insertQueue.bind(3, std::int64_t(kind));
+    return check(m_insertQueue.run(), "insert_queue");
+}
+
+StorageStatus StoreDb::queueCatalog(QList<QueueCatalogEntry> *out)
+{
+    Statement st;
+    StorageStatus s =
+        check(st.prepare(m_db, "SELECT q.id, q.name, q.kind, "
+                               "(SELECT COALESCE(MAX(e.seq), 0) FROM queue_entries e "
+                               "WHERE e.queue_id = q.id) FROM queues q ORDER BY q.id"),
+              "queue_catalog");
+    if (s != StorageStatus::Ok)
+        return s;
+    return readAll(*this, st, "queue_catalog", [&] {
+        out->append({std::uint64_t(st.int64(0)), st.blob(1), QueueKind(st.int64(2)),
+                     std::uint64_t(st.int64(3))});
+    });
 }
 
 core::Message StoreDb::messageFromRow(Statement &st, int c)
@@ -569,17 +572,6 @@ core::Message StoreDb::messageFromRow(Statement &st, int c)
                                        << " action=delivered_without_properties";
     return m;
 }
-
-namespace {
-template <class F> StorageStatus readAll(StoreDb &db, Statement &st, const char *what, F &&row)
-{
-    int rc;
-    while ((rc = st.step()) == SQLITE_ROW)
-        row();
-    st.reset();
-    return db.check(rc, what);
-}
-} // namespace
 
 StorageStatus StoreDb::load(std::uint64_t queueId, std::int64_t nowMs, QList<StoredEntry> *out)
 {

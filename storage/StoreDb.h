@@ -64,9 +64,18 @@ public:
     StorageStatus deleteWill(const QByteArray &clientId);
     StorageStatus purgeExpired(std::int64_t nowMs, PurgeResult *result);
 
+    // Queues are named by the caller and numbered by Store (on its thread, so that creating
+    // one never waits for the disk); this writes the row.
+    StorageStatus createQueue(std::uint64_t id, const QByteArray &name, QueueKind kind);
+
     // Reads.
-    StorageStatus queueId(const QByteArray &name, QueueKind kind, std::uint64_t *id,
-                          std::uint64_t *nextSeq);
+    struct QueueCatalogEntry {
+        std::uint64_t id;
+        QByteArray name;
+        QueueKind kind;
+        std::uint64_t maxSeq;
+    };
+    StorageStatus queueCatalog(QList<QueueCatalogEntry> *out);
     StorageStatus load(std::uint64_t queueId, std::int64_t nowMs, QList<StoredEntry> *out);
     StorageStatus queues(QList<QueueInfo> *out);
     StorageStatus sessions(QList<StoredSession> *out);
@@ -106,7 +115,7 @@ private:
     Statement m_pageCount, m_freelistCount;
     Statement m_insertMessage, m_releaseMessage, m_deleteMessageIfUnused;
     Statement m_insertEntry, m_setEntryState, m_deleteEntry, m_deleteQueueEntries, m_deleteQueue;
-    Statement m_selectQueue, m_insertQueue, m_maxSeq, m_loadEntries, m_listQueues;
+    Statement m_insertQueue, m_loadEntries, m_listQueues;
     Statement m_upsertSession, m_deleteSession, m_deleteSessionSubs, m_listSessions;
     Statement m_upsertSub, m_deleteSub, m_listSubs;
     Statement m_deleteRetained, m_insertRetained, m_listRetained;

@@ -109,6 +109,7 @@ void TestStorageQueue::groupCommitOneTransactionForQueuedWrites()
     auto store = mustOpen(o);
     QVERIFY(store);
     const auto q = store->queueId("q", QueueKind::MqttSession);
+    QCOMPARE(store->flush(), StorageStatus::Ok); // the queue's row, written ahead
     const StoreStats before = store->stats();
 
     // Hold SQLite's write lock from another connection so the writer cannot begin; everything

@@ -1,0 +1,269 @@
+#include "storage/StorePersistence.h"
+
+#include "core/Session.h"
+
+#include <QDataStream>
+#include <QHash>
+#include <QIODevice>
+#include <QLoggingCategory>
+
+#include "storage/StorageLog.h"
+
+namespace ferry::storage {
+
+namespace {
+QByteArray queueName(const QByteArray &clientId)
+{
+    return "mqtt:" + clientId;
+}
+
+core::PersistStatus toCore(StorageStatus s)
+{
+    switch (s) {
+    case StorageStatus::Ok:
+        return core::PersistStatus::Ok;
+    case StorageStatus::Full:
+        return core::PersistStatus::Full;
+    default:
+        return core::PersistStatus::Failed;
+    }
+}
+
+Completion wrap(core::PersistDone done)
+{
+    if (!done)
+        return {};
+    return [done = std::move(done)](StorageStatus s) { done(toCore(s)); };
+}
+
+// Background writes nobody waits for still must not fail silently.
+Completion logFailure(const char *what)
+{
+    return [what](StorageStatus s) {
+        if (s != StorageStatus::Ok && s != StorageStatus::NotFound)
+            qCWarning(lcStorage, "write_failed what=%s status=%s", what, statusName(s));
+    };
+}
+} // namespace
+
+StorePersistence::StorePersistence(Store &store) : m_store(store) {}
+
+QByteArray StorePersistence::encodeTag(const core::Delivery &delivery)
+{
+    if (delivery.subscriptionIds.isEmpty() && delivery.shareGroup.isEmpty())
+        return {};
+    QByteArray tag;
+    QDataStream out(&tag, QIODevice::WriteOnly);
+    out << quint8(1) << delivery.subscriptionIds << delivery.shareGroup;
+    return tag;
+}
+
+void StorePersistence::decodeTag(const QByteArray &tag, core::Delivery *delivery)
+{
+    if (tag.isEmpty())
+        return;
+    QDataStream in(tag);
+    quint8 version = 0;
+    in >> version;
+    if (version != 1)
+        return;
+    in >> delivery->subscriptionIds >> delivery->shareGroup;
+}
+
+std::uint32_t StorePersistence::encodeOptions(const core::SubscriptionOptions &o)
+{
+    // The MQTT 5 subscription options byte (spec 3.8.3.1): bits 0-1 QoS, 2 no local,
+    // 3 retain as published, 4-5 retain handling.
+    return std::uint32_t(o.maxQos & 3) | (o.noLocal ? 4u : 0u) | (o.retainAsPublished ? 8u : 0u) |
+           (std::uint32_t(o.retainHandling & 3) << 4);
+}
+
+core::SubscriptionOptions StorePersistence::decodeOptions(std::uint32_t word,
+                                                          std::uint32_t identifier)
+{
+    core::SubscriptionOptions o;
+    o.maxQos = std::uint8_t(word & 3);
+    o.noLocal = word & 4;
+    o.retainAsPublished = word & 8;
+    o.retainHandling = std::uint8_t((word >> 4) & 3);
+    o.identifier = identifier;
+    return o;
+}
+
+bool StorePersistence::load(std::int64_t nowMs, QList<core::RestoredSession> *sessions,
+                            QList<core::Message> *retained, QList<core::RestoredWill> *wills,
+                            QString *error)
+{
+    StorageStatus status = StorageStatus::Ok;
+    const auto fail = [&](const char *what) {
+        *error = QStringLiteral("cannot read %1 from %2: %3")
+                     .arg(QLatin1String(what), m_store.path(), QLatin1String(statusName(status)));
+        return false;
+    };
+    const QList<StoredSession> stored = m_store.loadSessions(&status);
+    if (status != StorageStatus::Ok)
+        return fail("sessions");
+    const QList<StoredSubscription> subscriptions = m_store.loadSubscriptions(&status);
+    if (status != StorageStatus::Ok)
+        return fail("subscriptions");
+    QHash<QByteArray, QList<QPair<QByteArray, core::SubscriptionOptions>>> byClient;
+    for (const StoredSubscription &s : subscriptions)
+        byClient[s.clientId].append({s.filter, decodeOptions(s.options, s.subscriptionId)});
+
+    for (const StoredSession &s : stored) {
+        const std::uint64_t queue =
+            m_store.queueId(queueName(s.clientId), QueueKind::MqttSession, &status);
+        const bool expired =
+            s.expiryInterval == 0 ||
+            (s.expiryInterval != core::Session::NeverExpires && s.disconnectedAtMs != 0 &&
+             s.disconnectedAtMs + std::int64_t(s.expiryInterval) * 1000 <= nowMs);
+        if (expired) {
+            // It ended while we were down (or with its connection): clean up, don't restore.
+            m_store.deleteSession(s.clientId, logFailure("delete expired session"));
+            if (queue != 0)
+                m_store.dropQueue(queue, logFailure("drop expired queue"));
+            continue;
+        }
+        if (queue == 0)
+            return fail("session queue");
+        core::RestoredSession rs;
+        rs.clientId = s.clientId;
+        rs.expiryInterval = s.expiryInterval;
+        rs.disconnectedAtMs = s.disconnectedAtMs;
+        rs.persistenceId = queue;
+        rs.subscriptions = byClient.value(s.clientId);
+        const QList<StoredEntry> entries = m_store.load(queue, nowMs, &status);
+        if (status != StorageStatus::Ok)
+            return fail("session queue entries");
+        rs.entries.reserve(entries.size());
+        for (const StoredEntry &e : entries) {
+            core::RestoredEntry re;
+            re.delivery.message = e.message;
+            re.delivery.qos = e.meta.qos;
+            re.delivery.retain = e.meta.retain;
+            re.delivery.storageSeq = e.seq;
+            decodeTag(e.meta.tag, &re.delivery);
+            re.packetId = e.packetId;
+            re.state = e.state == EntryState::Queued     ? core::RestoredEntry::State::Queued
+                       : e.state == EntryState::Inflight ? core::RestoredEntry::State::Inflight
+                                                         : core::RestoredEntry::State::Released;
+            rs.entries.append(std::move(re));
+        }
+        sessions->append(std::move(rs));
+    }
+
+    *retained = m_store.loadRetained(nowMs, &status);
+    if (status != StorageStatus::Ok)
+        return fail("retained messages");
+    for (const StoredWill &w : m_store.loadWills(&status))
+        wills->append({w.clientId, w.message, w.publishAtMs});
+    if (status != StorageStatus::Ok)
+        return fail("wills");
+    return true;
+}
+
+std::uint64_t StorePersistence::queueOf(core::Session &session)
+{
+    if (session.persistenceId() == 0) {
+        // Synchronous: waits for the writer's current batch. Happens once per new persistent
+        // session (a CONNECT), never per message.
+        StorageStatus status = StorageStatus::Ok;
+        session.setPersistenceId(
+            m_store.queueId(queueName(session.clientId()), QueueKind::MqttSession, &status));
+        if (status != StorageStatus::Ok)
+            qCWarning(lcStorage, "queue_create_failed client_id=%s status=%s",
+                      session.clientId().constData(), statusName(status));
+    }
+    return session.persistenceId();
+}
+
+void StorePersistence::saveSession(core::Session &session, std::int64_t disconnectedAtMs)
+{
+    queueOf(session);
+    StoredSession s;
+    s.clientId = session.clientId();
+    s.expiryInterval = session.expiryInterval();
+    s.disconnectedAtMs = disconnectedAtMs;
+    s.protocolVersion = 5;
+    m_store.saveSession(s, logFailure("save session"));
+}
+
+void StorePersistence::endSession(core::Session &session)
+{
+    m_store.deleteSession(session.clientId(), logFailure("delete session"));
+    if (session.persistenceId() != 0)
+        m_store.dropQueue(session.persistenceId(), logFailure("drop session queue"));
+    session.setPersistenceId(0);
+}
+
+void StorePersistence::saveSubscription(core::Session &session, const QByteArray &filter,
+                                        const core::SubscriptionOptions &options)
+{
+    StoredSubscription s;
+    s.clientId = session.clientId();
+    s.filter = filter;
+    s.options = encodeOptions(options);
+    s.subscriptionId = options.identifier;
+    m_store.saveSubscription(s, logFailure("save subscription"));
+}
+
+void StorePersistence::deleteSubscription(core::Session &session, const QByteArray &filter)
+{
+    m_store.deleteSubscription(session.clientId(), filter, logFailure("delete subscription"));
+}
+
+QList<std::uint64_t> StorePersistence::append(const QList<core::DurableTarget> &targets,
+                                              const core::Message &message, core::PersistDone done)
+{
+    QList<QueueTarget> queueTargets;
+    queueTargets.reserve(targets.size());
+    for (const core::DurableTarget &t : targets) {
+        QueueTarget q;
+        q.queueId = queueOf(*t.session);
+        q.meta.qos = t.delivery->qos;
+        q.meta.retain = t.delivery->retain;
+        q.meta.tag = encodeTag(*t.delivery);
+        queueTargets.append(std::move(q));
+    }
+    return m_store.appendMany(queueTargets, message, wrap(std::move(done)));
+}
+
+void StorePersistence::markInflight(core::Session &session, std::uint64_t seq,
+                                    std::uint16_t packetId)
+{
+    m_store.setEntryState(queueOf(session), seq, EntryState::Inflight, packetId,
+                          logFailure("mark inflight"));
+}
+
+void StorePersistence::markReleased(core::Session &session, std::uint64_t seq,
+                                    std::uint16_t packetId)
+{
+    m_store.setEntryState(queueOf(session), seq, EntryState::Released, packetId,
+                          logFailure("mark released"));
+}
+
+void StorePersistence::remove(core::Session &session, std::uint64_t seq)
+{
+    m_store.remove(queueOf(session), seq, logFailure("remove entry"));
+}
+
+void StorePersistence::setRetained(const core::Message &message, core::PersistDone done)
+{
+    if (message.payload().isEmpty())
+        m_store.clearRetained(message.topic(), wrap(std::move(done)));
+    else
+        m_store.setRetained(message, wrap(std::move(done)));
+}
+
+void StorePersistence::saveWill(const QByteArray &clientId, const core::Message &will,
+                                std::int64_t publishAtMs)
+{
+    m_store.saveWill({clientId, will, publishAtMs}, logFailure("save will"));
+}
+
+void StorePersistence::deleteWill(const QByteArray &clientId)
+{
+    m_store.deleteWill(clientId, logFailure("delete will"));
+}
+
+} // namespace ferry::storage
