@@ -302,7 +302,7 @@ def rss_mib(pid):
 class FloodTest(BadInputChecks, unittest.TestCase):
     """A client that writes without ever reading must not make the broker buffer its answers
     without limit (a gateway has a few hundred MB): the broker stops reading it (TCP pushes
-    back on the sender) or drops it."""
+    back on the sender) or drops it. One test per class: a fresh ferryd for each RSS delta."""
 
     def test_non_reading_client_pingreq_flood_bounded_memory(self):
         raw = self.connected("flood", version=5)
@@ -321,6 +321,10 @@ class FloodTest(BadInputChecks, unittest.TestCase):
         raw.close()
         self.assertServes()
 
+
+class WebSocketFloodTest(BadInputChecks, unittest.TestCase):
+    """The same over WebSocket, on a broker of its own: an RSS delta is only meaningful from
+    a fresh process (memory freed by an earlier flood would be reused and hide growth)."""
 
     @unittest.expectedFailure   # broker bug, reported; remove with the fix
     def test_non_reading_websocket_client_pingreq_flood_bounded_memory(self):
@@ -344,6 +348,9 @@ class FloodTest(BadInputChecks, unittest.TestCase):
                         "WebSocket client that does not read" % grown)
         raw.close()
         self.assertServes()
+
+
+class BackPressureTest(BadInputChecks, unittest.TestCase):
 
     def test_flood_then_read_gets_every_answer(self):
         # Back-pressure must pause, not lose or stall: 1,000,000 PINGREQ written while the
