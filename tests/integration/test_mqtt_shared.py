@@ -35,6 +35,21 @@ class Shared(BrokerTestCase):
         for m in members:
             self.assertEqual([msg.topic for msg in m.messages], ["sh/t"] * 10)
 
+    def test_member_granted_qos_respected_MQTT_4_8_2_3(self):
+        """5.0 MQTT-4.8.2-3: the Server MUST respect the granted QoS of the member's own
+        subscription: QoS 2 messages reach the QoS 0 member at QoS 0 and the QoS 2 member at 2."""
+        low = self.connected("gq0", 5)
+        self.assertEqual(low.subscribe("$share/gq/gq/t", 0), [0])
+        high = self.connected("gq2", 5)
+        self.assertEqual(high.subscribe("$share/gq/gq/t", 2), [2])
+        p = self.connected("gq-pub", 5)
+        for i in range(6):
+            p.publish("gq/t", b"%d" % i, 2)
+        self.assertTrue(low.wait(lambda: len(low.messages) + len(high.messages) >= 6, 5.0))
+        self.assertTrue(low.messages and high.messages, "one member got nothing")
+        self.assertEqual({m.qos for m in low.messages}, {0})
+        self.assertEqual({m.qos for m in high.messages}, {2})
+
     def test_groups_and_plain_subscribers_each_get_a_copy_4_8_2(self):
         """5.0 4.8.2: a shared subscription is independent of other groups and of non-shared
         subscriptions to the same filter: each gets its own copy."""

@@ -65,6 +65,36 @@ class MessageExpiry(BrokerTestCase):
         self.assertEqual((again["payload"], again["mid"], again["dup"]),
                          (b"started", first["mid"], True))
 
+    def test_started_qos1_delivery_not_expired_on_resend_MQTT_3_3_2_5(self):
+        """5.0 MQTT-3.3.2-5 deletes a copy only if onward delivery has NOT started. A QoS 1
+        PUBLISH already sent (unacknowledged) stays in the session and is re-sent after a
+        reconnect (MQTT-4.4.0-1), with its Subscription Identifier, though its 1 s expiry has
+        passed meanwhile."""
+        cp = b"\x11" + (60).to_bytes(4, "big")
+        r = self.raw()
+        r.send(raw_connect("q1exp", version=5, clean=False, properties=cp))
+        r.expect(CONNACK)
+        sub = raw_subscribe(1, [("q1exp/t", 1)], version=5)
+        # Subscription Identifier 9: insert property bytes (0x0B 0x09) after the packet id.
+        body = sub[2:]
+        body = body[:2] + b"\x02\x0b\x09" + body[3:]
+        r.send(packet(8, 2, body))
+        r.expect(SUBACK)
+        p = self.connected("q1exp-pub", 5)
+        p.publish("q1exp/t", b"started", 1, properties=props("PUBLISH", MessageExpiryInterval=1))
+        first = parse_publish(*r.expect(PUBLISH), version=5)
+        self.assertEqual(dict(parse_properties(first["props"])).get(0x0B), 9)
+        r.close()  # no PUBACK
+        time.sleep(2.2)  # bounded: the expiry passes while the message is in flight
+        r2 = self.raw()
+        r2.send(raw_connect("q1exp", version=5, clean=False, properties=cp))
+        r2.expect(CONNACK)
+        again = parse_publish(*r2.expect(PUBLISH), version=5)
+        self.assertEqual((again["payload"], again["mid"], again["dup"]),
+                         (b"started", first["mid"], True))
+        self.assertEqual(dict(parse_properties(again["props"])).get(0x0B), 9,
+                         "re-sent PUBLISH lost its Subscription Identifier")
+
     def test_remaining_expiry_sent_reduced_MQTT_3_3_2_6(self):
         """5.0 MQTT-3.3.2-6: the forwarded PUBLISH carries the received Message Expiry Interval
         minus the time the message waited in the Server (queued 1.5 s: <= 59 of 60)."""
