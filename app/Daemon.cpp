@@ -7,6 +7,9 @@
 #include "net/WebSocketListener.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
+
+#include <chrono>
 #include <QLoggingCategory>
 #include <QTimer>
 
@@ -74,10 +77,49 @@ Daemon::Daemon(config::Config config, QString configPath, QObject *parent)
 {
 }
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon()
+{
+    // Connections are QObject children, which Qt deletes after our members: release them while
+    // the broker and storage still exist.
+    qDeleteAll(findChildren<mqtt::Connection *>(Qt::FindDirectChildrenOnly));
+}
+
+bool Daemon::openStorage()
+{
+    const auto started = std::chrono::steady_clock::now();
+    storage::StoreOptions options;
+    options.path = m_config.storage.path;
+    options.sync = m_config.storage.sync == QLatin1String("full")  ? storage::SyncMode::Full
+                   : m_config.storage.sync == QLatin1String("off") ? storage::SyncMode::Off
+                                                                    : storage::SyncMode::Normal;
+    options.maxDiskBytes = m_config.storage.maxDiskBytes;
+    storage::OpenError error;
+    m_store = storage::Store::open(options, &error);
+    if (!m_store) {
+        qCCritical(lcDaemon, "storage_error %s", qPrintable(error.message));
+        return false;
+    }
+    m_persistence = std::make_unique<storage::StorePersistence>(*m_store);
+    QList<core::RestoredSession> sessions;
+    QList<core::Message> retained;
+    QList<core::RestoredWill> wills;
+    QString readError;
+    if (!m_persistence->load(QDateTime::currentMSecsSinceEpoch(), &sessions, &retained, &wills, &readError)) {
+        qCCritical(lcDaemon, "storage_error %s", qPrintable(readError));
+        return false;
+    }
+    m_broker.setPersistence(m_persistence.get());
+    m_broker.restore(sessions, retained, wills);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    qCInfo(lcDaemon, "storage_open path=%s sync=%s restore_ms=%lld", qPrintable(options.path),
+           qPrintable(m_config.storage.sync), static_cast<long long>(ms.count()));
+    return true;
+}
 
 bool Daemon::start()
 {
+    if (!openStorage())
+        return false;
     for (const config::ListenerConfig &lc : m_config.listeners) {
         auto slot = std::make_unique<ListenerSlot>();
         slot->config = lc;
@@ -192,8 +234,14 @@ void Daemon::stop()
     for (mqtt::Connection *c : connections)
         c->serverShutdown();
     m_broker.shutdown();
-    // Give the DISCONNECTs a moment to flush, bounded.
-    QTimer::singleShot(200, qApp, &QCoreApplication::quit);
+    // Give the DISCONNECTs a moment to flush, bounded; then commit what is queued.
+    QTimer::singleShot(200, qApp, [this] {
+        const auto connections = findChildren<mqtt::Connection *>(Qt::FindDirectChildrenOnly);
+        qDeleteAll(connections);   // releases sessions (and records their disconnect time)
+        if (m_store)
+            m_store->flush();
+        QCoreApplication::quit();
+    });
 }
 
 bool Daemon::installSignalHandlers()

@@ -7,6 +7,8 @@
 #include "mqtt/Adapter.h"
 #include "mqtt/ProtocolSettings.h"
 #include "net/Listener.h"
+#include "storage/Store.h"
+#include "storage/StorePersistence.h"
 
 #include <QObject>
 #include <QSocketNotifier>
@@ -22,7 +24,8 @@ public:
     Daemon(config::Config config, QString configPath, QObject *parent = nullptr);
     ~Daemon() override;
 
-    // Binds every listener; on failure logs why and returns false (nothing half-started).
+    // Opens storage and restores what it holds, then binds every listener; on failure logs
+    // why and returns false (nothing half-started).
     bool start();
     // Called for SIGHUP: re-reads the files and applies what can change live.
     void reload();
@@ -41,11 +44,15 @@ private:
         mqtt::AdapterSettings adapter;
     };
     void applyLimits();
+    bool openStorage();
     void accept(ListenerSlot &slot, net::Transport *transport);
     void onSignal();
 
     config::Config m_config;
     QString m_configPath;
+    // Declared before the broker: the broker's sessions call into it until they are gone.
+    std::unique_ptr<storage::Store> m_store;
+    std::unique_ptr<storage::StorePersistence> m_persistence;
     core::Broker m_broker;
     core::SysPublisher m_sys;
     std::vector<std::unique_ptr<ListenerSlot>> m_listeners;

@@ -33,6 +33,8 @@ public:
     explicit Broker(const Limits &limits, QObject *parent = nullptr);
     ~Broker() override;
 
+    struct CompletionJoin;   // internal: joins the durable writes of one publish
+
     // ---- sessions -------------------------------------------------------------------
     struct Attach {
         Session *session = nullptr;
@@ -51,8 +53,17 @@ public:
 
     // ---- messages ---------------------------------------------------------------------
     // Routes a message to subscribers and updates the retained store. The message's id and
-    // timestamp are assigned here when zero.
-    RouteOutcome publish(Message message);
+    // timestamp are assigned here when zero. When the message must first be committed for a
+    // durable party (a persistent session's queue, the retained store), the outcome says
+    // durablePending and `done` runs after the commit; otherwise `done` is never called and the
+    // caller may acknowledge at once.
+    RouteOutcome publish(Message message, PersistDone done = {});
+
+    // Storage for persistent sessions, retained messages and delayed wills (null: memory only).
+    void setPersistence(Persistence *persistence) { m_persistence = persistence; }
+    // Puts back what storage held at start-up. Call before any connection is accepted.
+    void restore(const QList<RestoredSession> &sessions, const QList<Message> &retained,
+                 const QList<RestoredWill> &wills);
 
     // ---- subscriptions ----------------------------------------------------------------
     // Adds or replaces a subscription. Returns true when it is new for the session.
@@ -83,6 +94,12 @@ public:
 private:
     void endSession(const QByteArray &clientId);
     void sweep();
+    // Stores (when durable) and enqueues what the router decided, in m_routed.
+    // `join` (may be null) collects the durable writes the publish is waiting for.
+    RouteOutcome dispatch(const Message &message, const std::shared_ptr<CompletionJoin> &join);
+    void dispatchOrphans(std::vector<Routed> &orphans);
+    void makeDurable(Session &session);
+    void publishWill(const QByteArray &clientId, Message message);
 
     Limits m_limits;
     BrokerStats m_stats;
@@ -96,6 +113,8 @@ private:
     std::vector<PublishObserver> m_observers;
     QTimer m_sweepTimer;
     std::uint64_t m_nextMessageId = 1;
+    Persistence *m_persistence = nullptr;
+    std::vector<Routed> m_routed;   // reused per publish
 };
 
 } // namespace ferry::core

@@ -12,7 +12,7 @@ struct Delivery {
     bool retain = false;              // RETAIN flag to send (spec 3.3.1.3)
     QList<std::uint32_t> subscriptionIds;   // MQTT 5: all matching identifiers, in one copy
     QByteArray shareGroup;            // non-empty when it came through $share/<group>/<filter>
-    QByteArray shareFilter;
+    std::uint64_t storageSeq = 0;     // entry in the session's durable queue; 0 = not stored
 };
 
 } // namespace ferry::core

@@ -18,13 +18,6 @@ public:
         return d;
     }
     qsizetype size() const override { return qsizetype(m_entries.size()); }
-    bool dropOldest() override
-    {
-        if (m_entries.empty())
-            return false;
-        m_entries.pop_front();
-        return true;
-    }
     void clear() override { m_entries.clear(); }
 
 protected:

@@ -47,12 +47,29 @@ bool Router::subscribe(Session *session, const QByteArray &filter, const Subscri
     return isNew;
 }
 
-bool Router::unsubscribe(Session *session, const QByteArray &filter)
+void Router::handOver(SharedGroup &group, Session *leaving, std::vector<Routed> &orphans)
+{
+    std::vector<Delivery> taken = leaving->takeSharedDeliveries(group.name);
+    for (Delivery &d : taken) {
+        const SharedGroup::Member *m = group.pick();
+        if (!m || m->session == leaving) {
+            // Nobody else can take it: it stays with the leaving member's session.
+            orphans.push_back({leaving, std::move(d), leaving});
+            continue;
+        }
+        d.qos = std::min(d.message.qos(), m->options.maxQos);
+        d.subscriptionIds.clear();
+        if (m->options.identifier != 0)
+            d.subscriptionIds.append(m->options.identifier);
+        orphans.push_back({m->session, std::move(d), leaving});
+    }
+}
+
+bool Router::unsubscribe(Session *session, const QByteArray &filter, std::vector<Routed> &orphans)
 {
     SharedSubscription shared;
     if (parseSharedSubscription(filter, &shared) == ShareParse::Valid) {
-        const QByteArray key = groupKey(shared);
-        auto it = m_groups.find(key);
+        auto it = m_groups.find(groupKey(shared));
         if (it == m_groups.end())
             return false;
         SharedGroup &group = **it;
@@ -62,17 +79,13 @@ bool Router::unsubscribe(Session *session, const QByteArray &filter)
             return false;
         group.members.erase(member);
         --m_subscriptionCount;
-        // A leaving member's unacknowledged messages go to the others.
-        std::vector<Delivery> orphans = session->takeSharedDeliveries(group.name);
         if (group.members.empty()) {
+            // Nobody left to take them: the leaving session's copies stay with it.
             m_tree.remove(group.filter, quintptr(&group));
             m_groups.erase(it);
             return true;
         }
-        RouteOutcome ignored;
-        for (Delivery &d : orphans)
-            if (const auto *m = group.pick())
-                deliverTo(m->session, std::move(d), ignored);
+        handOver(group, session, orphans);
         return true;
     }
     const bool removed = m_tree.remove(filter, quintptr(session));
@@ -81,49 +94,25 @@ bool Router::unsubscribe(Session *session, const QByteArray &filter)
     return removed;
 }
 
-void Router::removeSession(Session *session)
+void Router::removeSession(Session *session, std::vector<Routed> &orphans)
 {
     const QList<QByteArray> filters = session->subscriptions().keys();
     for (const QByteArray &filter : filters)
-        unsubscribe(session, filter);
+        unsubscribe(session, filter, orphans);
 }
 
-void Router::redistributeShared(Session *session)
+void Router::redistributeShared(Session *session, std::vector<Routed> &orphans)
 {
     for (auto &group : m_groups) {
         const bool isMember = std::any_of(group->members.begin(), group->members.end(),
                                           [session](const SharedGroup::Member &m) { return m.session == session; });
-        if (!isMember)
-            continue;
-        std::vector<Delivery> orphans = session->takeSharedDeliveries(group->name);
-        RouteOutcome ignored;
-        for (Delivery &d : orphans) {
-            const SharedGroup::Member *m = group->pick();
-            // Back to the same (offline) member only if nobody else is there.
-            if (m)
-                deliverTo(m->session, std::move(d), ignored);
-        }
+        if (isMember)
+            handOver(*group, session, orphans);
     }
 }
 
-void Router::deliverTo(Session *session, Delivery &&delivery, RouteOutcome &outcome)
+void Router::route(const Message &message, std::vector<Routed> &out)
 {
-    switch (session->enqueue(std::move(delivery))) {
-    case Session::EnqueueResult::Sent:
-    case Session::EnqueueResult::Queued:
-        ++outcome.receivers;
-        break;
-    case Session::EnqueueResult::Refused:
-        ++outcome.refused;
-        break;
-    case Session::EnqueueResult::Dropped:
-        break;
-    }
-}
-
-RouteOutcome Router::route(const Message &message)
-{
-    RouteOutcome outcome;
     m_scratch.clear();
     m_groupScratch.clear();
     m_tree.match(message.topic(), [this](const quintptr &, const Target &target) {
@@ -162,7 +151,7 @@ RouteOutcome Router::route(const Message &message)
         // Spec 3.3.1.3: RETAIN is 0 when forwarding on an established subscription, unless
         // the subscription asked for Retain As Published.
         delivery.retain = retain;
-        deliverTo(session, std::move(delivery), outcome);
+        out.push_back({session, std::move(delivery)});
     }
 
     for (SharedGroup *group : m_groupScratch) {
@@ -176,10 +165,8 @@ RouteOutcome Router::route(const Message &message)
         if (member->options.identifier != 0)
             delivery.subscriptionIds.append(member->options.identifier);
         delivery.shareGroup = group->name;
-        delivery.shareFilter = group->filter;
-        deliverTo(member->session, std::move(delivery), outcome);
+        out.push_back({member->session, std::move(delivery)});
     }
-    return outcome;
 }
 
 } // namespace ferry::core

@@ -19,6 +19,14 @@ class Session;
 struct RouteOutcome {
     int receivers = 0;   // sessions handed the message
     int refused = 0;     // sessions whose queue refused it (overflow policy "refuse")
+    bool durablePending = false;   // the completion given to Broker::publish will run later
+};
+
+// One delivery the router decided on; the Broker stores (if durable) and enqueues it.
+struct Routed {
+    Session *session;
+    Delivery delivery;
+    Session *from = nullptr;   // set for a shared delivery handed over from a leaving member
 };
 
 class Router {
@@ -29,14 +37,18 @@ public:
     // `filter` is the full text, "$share/g/f" included. Returns true when it is new for
     // this session (false: options replaced, spec 3.8.4-3).
     bool subscribe(Session *session, const QByteArray &filter, const SubscriptionOptions &options);
-    bool unsubscribe(Session *session, const QByteArray &filter);
+    // A shared member leaving hands its unacknowledged deliveries to the others: they are
+    // appended to `orphans` with their new receiver (spec 4.8.2).
+    bool unsubscribe(Session *session, const QByteArray &filter, std::vector<Routed> &orphans);
     // Removes every subscription of the session (its session ended).
-    void removeSession(Session *session);
-    // A member of shared groups went offline: moves its unacknowledged shared deliveries
-    // to the other members (spec 4.8.2).
-    void redistributeShared(Session *session);
+    void removeSession(Session *session, std::vector<Routed> &orphans);
+    // A member of shared groups went offline: its unacknowledged shared deliveries go to the
+    // other members (spec 4.8.2).
+    void redistributeShared(Session *session, std::vector<Routed> &orphans);
 
-    RouteOutcome route(const Message &message);
+    // Appends one Routed per receiving session (overlapping subscriptions merged) and one per
+    // matching shared group to `out`.
+    void route(const Message &message, std::vector<Routed> &out);
     qsizetype subscriptionCount() const { return m_subscriptionCount; }
 
 private:
@@ -49,7 +61,7 @@ private:
         Session *session;
         const SubscriptionOptions *options;
     };
-    void deliverTo(Session *session, Delivery &&delivery, RouteOutcome &outcome);
+    void handOver(SharedGroup &group, Session *leaving, std::vector<Routed> &orphans);
 
     TopicTree<quintptr, Target> m_tree;
     QHash<QByteArray, std::shared_ptr<SharedGroup>> m_groups;   // key: "group\0filter"

@@ -32,6 +32,11 @@ void Session::detach(std::int64_t nowMs)
                         : nowMs + std::int64_t(m_expiryInterval) * 1000;
 }
 
+void Session::restoreOffline(std::int64_t disconnectedAtMs)
+{
+    detach(disconnectedAtMs);
+}
+
 std::uint16_t Session::window() const
 {
     return std::min<std::uint16_t>(m_limits.maxInflight == 0 ? 65535 : m_limits.maxInflight,
@@ -45,12 +50,45 @@ void Session::resumeDelivery()
     // Spec 4.4: on reconnect with a session, resend unacknowledged PUBLISH packets with DUP
     // set and PUBREL packets, in their original order, before anything new.
     for (auto &entry : m_inflight) {
-        if (entry.state == InflightState::AwaitPubcomp)
+        if (entry.state == InflightState::AwaitPubcomp) {
             m_output->sendPubrel(entry.packetId);
-        else
-            m_output->sendPublish(entry.delivery, entry.packetId, true);
+            entry.onWire = true;
+        } else {
+            entry.onWire = false;   // resent by pump() within the new window
+        }
     }
     pump();
+}
+
+bool Session::wouldRefuse() const
+{
+    return m_limits.overflow == OverflowPolicy::Refuse && m_limits.maxQueuedMessages != 0
+           && m_queue->size() >= qsizetype(m_limits.maxQueuedMessages);
+}
+
+void Session::forget(const Delivery &delivery)
+{
+    if (m_persistence && delivery.storageSeq != 0)
+        m_persistence->remove(*this, delivery.storageSeq);
+}
+
+void Session::restore(const RestoredEntry &entry)
+{
+    switch (entry.state) {
+    case RestoredEntry::State::Queued:
+        m_queue->push(entry.delivery);
+        break;
+    case RestoredEntry::State::Inflight:
+        m_inflight.push_back({entry.packetId,
+                              entry.delivery.qos == 1 ? InflightState::AwaitPuback : InflightState::AwaitPubrec,
+                              entry.delivery});
+        m_lastPacketId = std::max(m_lastPacketId, entry.packetId);
+        break;
+    case RestoredEntry::State::Released:
+        m_inflight.push_back({entry.packetId, InflightState::AwaitPubcomp, entry.delivery});
+        m_lastPacketId = std::max(m_lastPacketId, entry.packetId);
+        break;
+    }
 }
 
 Session::EnqueueResult Session::enqueue(Delivery delivery)
@@ -68,9 +106,11 @@ Session::EnqueueResult Session::enqueue(Delivery delivery)
     if (m_limits.maxQueuedMessages != 0 && m_queue->size() >= qsizetype(m_limits.maxQueuedMessages)) {
         if (m_limits.overflow == OverflowPolicy::Refuse) {
             ++m_stats.messagesRefused;
+            forget(delivery);
             return EnqueueResult::Refused;
         }
-        m_queue->dropOldest();
+        if (std::optional<Delivery> oldest = m_queue->pop())
+            forget(*oldest);
         ++m_stats.messagesDropped;
     }
     m_queue->push(std::move(delivery));
@@ -82,16 +122,43 @@ bool Session::sendNow(Delivery &&delivery)
     if (delivery.qos == 0)
         return m_output->sendPublish(delivery, 0, false);
     const std::uint16_t id = nextPacketId();
-    if (!m_output->sendPublish(delivery, id, false))
+    if (!m_output->sendPublish(delivery, id, false)) {
+        forget(delivery);
         return false;
+    }
+    // QoS 2 needs its packet id to survive a restart (exactly once: a resend must carry the
+    // id the client may already hold). QoS 1 may be resent under a new id.
+    if (delivery.qos == 2 && m_persistence && delivery.storageSeq != 0)
+        m_persistence->markInflight(*this, delivery.storageSeq, id);
     m_inflight.push_back({id,
                           delivery.qos == 1 ? InflightState::AwaitPuback : InflightState::AwaitPubrec,
                           std::move(delivery)});
     return true;
 }
 
+int Session::onWireCount() const
+{
+    int n = 0;
+    for (const auto &entry : m_inflight)
+        n += entry.onWire ? 1 : 0;
+    return n;
+}
+
 void Session::pump()
 {
+    if (!m_output)
+        return;
+    int onWire = onWireCount();
+    // First what was in flight before a reconnect, with DUP set and its old packet id.
+    for (auto &entry : m_inflight) {
+        if (onWire >= window())
+            return;
+        if (!entry.onWire) {
+            m_output->sendPublish(entry.delivery, entry.packetId, true);
+            entry.onWire = true;
+            ++onWire;
+        }
+    }
     const std::int64_t now = QDateTime::currentMSecsSinceEpoch();
     while (m_output && m_inflight.size() < window()) {
         std::optional<Delivery> next = m_queue->pop();
@@ -99,6 +166,7 @@ void Session::pump()
             break;
         if (next->message.isExpired(now)) {
             ++m_stats.messagesExpired;
+            forget(*next);
             continue;
         }
         if (!sendNow(std::move(*next)))
@@ -129,6 +197,7 @@ bool Session::onPuback(std::uint16_t packetId)
     auto it = findInflight(packetId);
     if (it == m_inflight.end() || it->state != InflightState::AwaitPuback)
         return false;
+    forget(it->delivery);
     m_inflight.erase(it);
     pump();
     return true;
@@ -141,12 +210,15 @@ bool Session::onPubrec(std::uint16_t packetId, bool failed)
         return false;
     if (failed) {
         // Spec 4.3.3: a PUBREC with a reason code >= 0x80 ends the exchange.
+        forget(it->delivery);
         m_inflight.erase(it);
         pump();
         return true;
     }
     it->state = InflightState::AwaitPubcomp;
     it->delivery.message = Message();   // the payload is not needed any more
+    if (m_persistence && it->delivery.storageSeq != 0)
+        m_persistence->markReleased(*this, it->delivery.storageSeq, packetId);
     if (m_output)
         m_output->sendPubrel(packetId);
     return true;
@@ -157,6 +229,7 @@ bool Session::onPubcomp(std::uint16_t packetId)
     auto it = findInflight(packetId);
     if (it == m_inflight.end() || it->state != InflightState::AwaitPubcomp)
         return false;
+    forget(it->delivery);
     m_inflight.erase(it);
     pump();
     return true;

@@ -4,6 +4,7 @@
 // It outlives connections when persistent (MQTT clean start 0 with expiry > 0). The core owns
 // the state; the attached SessionOutput (a protocol connection) only encodes and sends.
 #include "core/Limits.h"
+#include "core/Persistence.h"
 #include "core/SessionOutput.h"
 #include "core/SessionQueue.h"
 #include "core/Subscription.h"
@@ -42,6 +43,8 @@ public:
     void attach(SessionOutput *output, std::uint16_t receiveMaximum);
     // Detaches the connection; the session keeps its state until it expires.
     void detach(std::int64_t nowMs);
+    // A session found in storage at start-up: offline since `disconnectedAtMs`.
+    void restoreOffline(std::int64_t disconnectedAtMs);
     // Resends what was in flight (PUBLISH with DUP=1, or PUBREL) after a reconnect with
     // session present (spec 4.4), then sends what is queued.
     void resumeDelivery();
@@ -49,6 +52,23 @@ public:
     // Subscriptions, by full filter text (including "$share/group/" when shared).
     QHash<QByteArray, SubscriptionOptions> &subscriptions() { return m_subscriptions; }
     const QHash<QByteArray, SubscriptionOptions> &subscriptions() const { return m_subscriptions; }
+
+    // Durable storage for this session's QoS 1/2 deliveries; null for sessions that end with
+    // their connection (and when the broker runs without storage).
+    void setPersistence(Persistence *persistence, std::uint64_t persistenceId)
+    {
+        m_persistence = persistence;
+        m_persistenceId = persistenceId;
+    }
+    Persistence *persistence() const { return m_persistence; }
+    std::uint64_t persistenceId() const { return m_persistenceId; }
+    void setPersistenceId(std::uint64_t id) { m_persistenceId = id; }
+
+    // True when a QoS 1/2 message would be refused now (queue full, policy refuse).
+    bool wouldRefuse() const;
+
+    // Puts back what a restart found in storage (before any connection attaches).
+    void restore(const RestoredEntry &entry);
 
     enum class EnqueueResult { Sent, Queued, Dropped, Refused };
     // Called by the router for each matching message.
@@ -78,9 +98,14 @@ private:
         std::uint16_t packetId;
         InflightState state;
         Delivery delivery;
+        // False for a PUBLISH waiting to be resent after a reconnect whose Receive Maximum
+        // is smaller than what was in flight (spec 3.3.4-9 holds on every connection).
+        bool onWire = true;
     };
+    int onWireCount() const;
 
     void pump();
+    void forget(const Delivery &delivery);   // removes its durable copy, if any
     bool sendNow(Delivery &&delivery);
     std::uint16_t nextPacketId();
     std::vector<Inflight>::iterator findInflight(std::uint16_t packetId);
@@ -98,6 +123,8 @@ private:
     std::vector<Inflight> m_inflight;   // in send order; small (bounded by the window)
     std::unique_ptr<SessionQueue> m_queue;
     QSet<std::uint16_t> m_inboundQos2;
+    Persistence *m_persistence = nullptr;
+    std::uint64_t m_persistenceId = 0;
 };
 
 } // namespace ferry::core

@@ -18,8 +18,6 @@ public:
     // Removes and returns the oldest entry, or nothing when empty.
     virtual std::optional<Delivery> pop() = 0;
     virtual qsizetype size() const = 0;
-    // Drops the oldest entry (overflow policy drop-oldest); returns false when empty.
-    virtual bool dropOldest() = 0;
     // Removes every entry that came through the given shared group, handing each to `take`.
     template <class F> void takeShared(const QByteArray &group, F &&take);
     virtual void clear() = 0;

@@ -8,6 +8,8 @@
 #include <QLoggingCategory>
 #include <QUuid>
 
+#include <algorithm>
+
 Q_DECLARE_LOGGING_CATEGORY(lcMqtt)
 
 namespace ferry::mqtt {
@@ -186,6 +188,52 @@ std::uint8_t Adapter::publishReasonCode(const core::RouteOutcome &outcome) const
     return rc::Success;
 }
 
+void Adapter::queueAck(PacketType type, std::uint16_t packetId, std::uint8_t reason, bool ready)
+{
+    PubResponse response;
+    response.type = type;
+    response.packetId = packetId;
+    response.reasonCode = m_protocol->isV5() ? reason : 0;
+    m_acks.push_back({response, ready});
+    flushAcks();
+}
+
+void Adapter::flushAcks()
+{
+    while (!m_acks.empty() && m_acks.front().ready) {
+        const PubResponse response = m_acks.front().response;
+        m_acks.pop_front();
+        m_protocol->send(response);
+    }
+}
+
+void Adapter::completeAck(std::uint16_t packetId, PacketType type, core::PersistStatus status)
+{
+    for (PendingAck &ack : m_acks) {
+        if (ack.ready || ack.response.packetId != packetId || ack.response.type != type)
+            continue;
+        ack.ready = true;
+        if (status != core::PersistStatus::Ok) {
+            const std::uint8_t reason = status == core::PersistStatus::Full ? rc::QuotaExceeded
+                                                                             : rc::ImplementationSpecificError;
+            qCWarning(lcMqtt, "publish_not_stored client_id=%s packet_id=%u reason_code=0x%02x",
+                      m_protocol->clientId().constData(), packetId, reason);
+            if (type == PacketType::Pubrec && m_session)
+                m_session->inboundQos2().remove(packetId);
+            if (!m_protocol->isV5()) {
+                // MQTT 3.1.1 cannot say "not stored" in an acknowledgement: withhold it and
+                // close, so the client keeps the message and sends it again later.
+                m_acks.clear();
+                m_protocol->disconnect(rc::QuotaExceeded);
+                return;
+            }
+            ack.response.reasonCode = reason;
+        }
+        break;
+    }
+    flushAcks();
+}
+
 void Adapter::onPublish(Publish &publish)
 {
     if (!m_session)
@@ -194,19 +242,16 @@ void Adapter::onPublish(Publish &publish)
     ++stats.messagesReceived;
     ++stats.publishReceived;
 
-    auto ack = [&](PacketType type, std::uint8_t reason) {
-        PubResponse response;
-        response.type = type;
-        response.packetId = publish.packetId;
-        response.reasonCode = m_protocol->isV5() ? reason : 0;
-        m_protocol->send(response);
-    };
     const PacketType ackType = publish.qos == 2 ? PacketType::Pubrec : PacketType::Puback;
-
     if (publish.qos == 2 && m_session->inboundQos2().contains(publish.packetId)) {
         // Spec 4.3.3: a resent PUBLISH (same id, before PUBREL) is acknowledged again and not
         // delivered a second time (CVE-2023-28366: never answering PUBREC must cost nothing).
-        ack(PacketType::Pubrec, rc::Success);
+        // If the first PUBREC still waits for its commit, that one answers both.
+        const bool waiting = std::any_of(m_acks.begin(), m_acks.end(), [&](const PendingAck &a) {
+            return a.response.packetId == publish.packetId && a.response.type == PacketType::Pubrec;
+        });
+        if (!waiting)
+            queueAck(PacketType::Pubrec, publish.packetId, rc::Success, true);
         return;
     }
     if (publish.topic.startsWith("$SYS/") || publish.topic == "$SYS") {
@@ -214,27 +259,39 @@ void Adapter::onPublish(Publish &publish)
         qCInfo(lcMqtt, "publish_refused client_id=%s topic=%s reason=$SYS is read-only",
                m_protocol->clientId().constData(), publish.topic.constData());
         if (publish.qos > 0)
-            ack(ackType, rc::NotAuthorized);
+            queueAck(ackType, publish.packetId, rc::NotAuthorized, true);
         return;
     }
     if (m_protocol->isV5() && publish.properties.payloadFormatIndicator.value_or(0) == 1
         && !isValidMqttUtf8(publish.payload.constData(), publish.payload.size())) {
         // Spec 3.3.2.3.2: a receiver MAY validate, and answers 0x99 Payload format invalid.
         if (publish.qos > 0)
-            ack(ackType, rc::PayloadFormatInvalid);
+            queueAck(ackType, publish.packetId, rc::PayloadFormatInvalid, true);
         else
-            m_protocol->disconnect(rc::PayloadFormatInvalid);
+            m_protocol->disconnect(rc::PayloadFormatInvalid, "payload is not UTF-8");
         return;
     }
 
     const std::int64_t now = wallNowMs();
-    const core::RouteOutcome outcome = m_broker.publish(buildMessage(publish, now));
-    if (publish.qos == 0)
+    if (publish.qos == 0) {
+        m_broker.publish(buildMessage(publish, now));
         return;
-    const std::uint8_t reason = publishReasonCode(outcome);
-    if (publish.qos == 2 && reason < 0x80)
-        m_session->inboundQos2().insert(publish.packetId);
-    ack(ackType, reason);
+    }
+    const std::uint16_t packetId = publish.packetId;
+    if (publish.qos == 2)
+        m_session->inboundQos2().insert(packetId);   // before the commit: a resend is a duplicate
+    std::weak_ptr<Adapter *> self = m_self;
+    const core::RouteOutcome outcome = m_broker.publish(
+        buildMessage(publish, now), [self, packetId, ackType](core::PersistStatus status) {
+            if (auto alive = self.lock())
+                (*alive)->completeAck(packetId, ackType, status);
+        });
+    std::uint8_t reason = publishReasonCode(outcome);
+    if (publish.qos == 2 && reason >= 0x80)
+        m_session->inboundQos2().remove(packetId);
+    // The acknowledgement waits for the commit when a durable party needs the message
+    // (DESIGN.md: acknowledged only after it is committed wherever it is needed).
+    queueAck(ackType, packetId, reason, !outcome.durablePending);
 }
 
 void Adapter::onPubResponse(const PubResponse &response)

@@ -9,7 +9,9 @@
 #include "mqtt/PacketHandler.h"
 #include "mqtt/ServerProtocol.h"
 
+#include <deque>
 #include <functional>
+#include <memory>
 
 namespace ferry::mqtt {
 
@@ -57,6 +59,11 @@ private:
     std::uint8_t publishReasonCode(const core::RouteOutcome &outcome) const;
     void leaveSession(bool publishWill, const char *reason);
     QByteArray assignClientId() const;
+    // QoS 1/2 acknowledgements go out in the order the PUBLISH packets came (spec 4.6), also
+    // when some wait for a storage commit and later ones do not.
+    void queueAck(PacketType type, std::uint16_t packetId, std::uint8_t reason, bool ready);
+    void completeAck(std::uint16_t packetId, PacketType type, core::PersistStatus status);
+    void flushAcks();
 
     core::Broker &m_broker;
     AdapterSettings m_settings;
@@ -68,6 +75,13 @@ private:
     std::uint32_t m_willDelay = 0;
     std::uint32_t m_willExpiry = 0;
     bool m_connectHadZeroExpiry = false;
+    struct PendingAck {
+        PubResponse response;
+        bool ready;
+    };
+    std::deque<PendingAck> m_acks;
+    // Storage completions may arrive after this connection is gone: they hold a weak_ptr.
+    std::shared_ptr<Adapter *> m_self = std::make_shared<Adapter *>(this);
 };
 
 } // namespace ferry::mqtt

@@ -63,6 +63,8 @@ class FerryBroker:
         config = self.write_config()
         self.log_path = os.path.join(self.dir, "ferryd.log")
         self._log_file = open(self.log_path, "ab")
+        # A restart appends to the same log: read ports only from what this run printed.
+        self._log_start = self._log_file.tell()
         self.proc = subprocess.Popen([FERRYD, "--config", config], stdout=self._log_file,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
         deadline = time.monotonic() + self.startup_timeout
@@ -71,8 +73,9 @@ class FerryBroker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("ferryd exited with %s:\n%s" % (self.proc.returncode, self.log()))
-            found = _LISTEN.findall(self.log())
-            if len(found) >= expected and "ready" in self.log():
+            current = self.log()[self._log_start:]
+            found = _LISTEN.findall(current)
+            if len(found) >= expected and "ready" in current:
                 for protocol, port in found:
                     self.ports.setdefault(protocol, int(port))
                 return
@@ -146,14 +149,16 @@ import threading
 
 def wait_until(cond, predicate, timeout):
     """Waits on `cond` (a threading.Condition, not held) until predicate() is true or the
-    timeout passes. Returns the final value of predicate()."""
+    timeout passes. Returns the final value of predicate(). The predicate is re-checked at
+    least every 50 ms, so it may also look at other clients (whose events notify other
+    conditions)."""
     deadline = time.monotonic() + timeout
     with cond:
         while not predicate():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return predicate()
-            cond.wait(remaining)
+            cond.wait(min(remaining, 0.05))
         return True
 
 
