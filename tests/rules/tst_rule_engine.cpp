@@ -1,0 +1,287 @@
+// The engine as the broker sees it: FROM matching, events, actions (republish, bridge, store,
+// webhook, log), republish loop bound, metrics, and atomic reload from a directory.
+
+#include "RuleHarness.h"
+#include "rules/StoreDatabase.h"
+
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace ferry::rules;
+using namespace ferry::rules::test;
+
+namespace {
+
+void writeFile(const QString &path, const QByteArray &text)
+{
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(text);
+}
+
+// A one-request-per-connection HTTP server on 127.0.0.1 that answers with `status`.
+struct HttpStub {
+    QTcpServer server;
+    int status = 200;
+    QList<QByteArray> requests;
+    HttpStub()
+    {
+        server.listen(QHostAddress::LocalHost, 0);
+        QObject::connect(&server, &QTcpServer::newConnection, [this] {
+            while (QTcpSocket *s = server.nextPendingConnection()) {
+                auto buf = std::make_shared<QByteArray>();
+                QObject::connect(s, &QTcpSocket::readyRead, s, [this, s, buf] {
+                    *buf += s->readAll();
+                    const qsizetype head = buf->indexOf("\r\n\r\n");
+                    if (head < 0)
+                        return;
+                    qsizetype length = 0;
+                    for (const QByteArray &line : buf->left(head).split('\n'))
+                        if (line.toLower().startsWith("content-length:"))
+                            length = line.mid(15).trimmed().toLongLong();
+                    if (buf->size() < head + 4 + length)
+                        return;
+                    requests.append(*buf);
+                    s->write("HTTP/1.1 " + QByteArray::number(status) +
+                             " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    s->disconnectFromHost();
+                });
+            }
+        });
+    }
+    QByteArray url() const
+    {
+        return "http://127.0.0.1:" + QByteArray::number(server.serverPort()) + "/hook";
+    }
+};
+
+} // namespace
+
+class TestRuleEngine : public QObject {
+    Q_OBJECT
+private slots:
+    void fromIndexMatchesOnlyItsFilters();
+    void severalSourcesAndSysTopics();
+    void eventsAsSources();
+    void republishBuildsTheMessage();
+    void bridgeActionReachesTheSink();
+    void republishCycleIsBounded();
+    void storeKeepsRetentionLimit();
+    void webhookPostsJsonAndCountsOutcome();
+    void reloadKeepsOldSetOnBrokenFile();
+    void disabledRuleDoesNotRun();
+    void metricsCountEveryOutcome();
+};
+
+void TestRuleEngine::fromIndexMatchesOnlyItsFilters()
+{
+    RuleEngine engine;
+    QByteArray toml;
+    for (int i = 0; i < 100; ++i)
+        toml += ruleToml("SELECT 1 AS x FROM \"other/" + QByteArray::number(i) + "/#\"", "[]",
+                         "r" + QByteArray::number(i));
+    toml += ruleToml("SELECT topic FROM \"sensors/+/temp\"", "[]", "hit");
+    QVERIFY(engine.loadText("e.toml", toml).ok);
+    QStringList ran;
+    engine.setOutputObserver([&](const QString &rule, const QVariantMap &) { ran.append(rule); });
+    engine.onMessage(message("sensors/1/temp", "{}"));
+    engine.onMessage(message("sensors/1/hum", "{}"));
+    QCOMPARE(ran, QStringList{"hit"});
+    quint64 matched = 0;
+    for (const RuleMetrics &m : engine.metrics())
+        matched += m.matched;
+    QCOMPARE(matched, 1u);
+}
+
+void TestRuleEngine::severalSourcesAndSysTopics()
+{
+    OneRule r("SELECT topic FROM \"a/#\", \"#\", \"b\"");
+    QCOMPARE(r.run(message("a", "")), QString(R"({"topic":"a"})")); // a/# matches its parent
+    QCOMPARE(r.run(message("b", "")), QString(R"({"topic":"b"})"));
+    QCOMPARE(r.engine.metrics()[0].matched, 2u); // once per message though two filters match
+    // MQTT-4.7.2-1: '#' does not match topics starting with '$'.
+    QCOMPARE(r.run(message("$SYS/broker/uptime", "")), QString("not matched"));
+}
+
+void TestRuleEngine::eventsAsSources()
+{
+    RuleEngine engine;
+    QList<QVariantMap> rows;
+    engine.setOutputObserver([&](const QString &, const QVariantMap &row) { rows.append(row); });
+    QVERIFY(engine
+                .loadText("e.toml", ruleToml("SELECT clientid, event, reason FROM "
+                                             "\"$events/client_disconnected\" WHERE clientid "
+                                             "=~ 'dev/+'"))
+                .ok);
+    engine.onEvent("$events/client_disconnected",
+                   {{"clientid", QString("dev/1")}, {"reason", QString("normal")}});
+    engine.onEvent("$events/client_disconnected", {{"clientid", QString("other")}});
+    engine.onEvent("$events/client_connected", {{"clientid", QString("dev/1")}});
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(json::write(rows[0]),
+             QByteArray(R"({"clientid":"dev/1","event":"client.disconnected","reason":"normal"})"));
+}
+
+void TestRuleEngine::republishBuildsTheMessage()
+{
+    OneRule r(
+        "SELECT payload.temp AS temp, clientid FROM \"sensors/+/temp\" WHERE payload.temp > 30",
+        "[{ type = \"republish\", topic = \"alerts/${clientid}/${temp}\", qos = 2, "
+        "retain = true, payload = '{\"t\":${temp},\"who\":\"${clientid}\"}', "
+        "user_properties = { origin = \"rule\", dev = \"${clientid}\" } }]");
+    QVERIFY2(r.report.ok, qPrintable(r.report.lines().join("\n")));
+    r.run(message("sensors/1/temp", R"({"temp":31})", "dev1"));
+    r.run(message("sensors/1/temp", R"({"temp":3})", "dev1"));
+    QCOMPARE(r.sink.republished.size(), 1);
+    const ferry::core::Message &m = r.sink.republished[0];
+    QCOMPARE(m.topic(), QByteArray("alerts/dev1/31"));
+    QCOMPARE(m.payload(), QByteArray(R"({"t":31,"who":"dev1"})"));
+    QCOMPARE(int(m.qos()), 2);
+    QCOMPARE(m.retain(), true);
+    using UP = QList<ferry::core::UserProperty>;
+    QCOMPARE(m.data().userProperties, (UP{{"dev", "dev1"}, {"origin", "rule"}}));
+    QCOMPARE(r.engine.metrics()[0].actionsFired, 1u);
+}
+
+void TestRuleEngine::bridgeActionReachesTheSink()
+{
+    OneRule r("SELECT * FROM \"t/#\"",
+              R"([{ type = "bridge", bridge = "cloud", topic = "edge/gw1/${topic}", qos = 1 }])");
+    r.run(message("t/x", "raw"));
+    QCOMPARE(r.sink.bridged.size(), 1);
+    QCOMPARE(r.sink.bridged[0].first, QString("cloud"));
+    QCOMPARE(r.sink.bridged[0].second.topic(), QByteArray("edge/gw1/t/x"));
+    QVERIFY(r.sink.bridged[0].second.payload().contains("\"payload\":\"raw\""));
+}
+
+void TestRuleEngine::republishCycleIsBounded()
+{
+    // Two rules republish into each other's FROM: each alone passes the load-time check, the
+    // run-time depth bound stops the cycle.
+    RuleEngine engine;
+    RecordingSink sink;
+    engine.setActionSink(&sink);
+    sink.onRepublish = [&](const ferry::core::Message &m) { engine.onMessage(m); };
+    const QByteArray toml =
+        ruleToml("SELECT * FROM \"a/#\"", R"([{ type = "republish", topic = "b/x" }])", "ab") +
+        ruleToml("SELECT * FROM \"b/#\"", R"([{ type = "republish", topic = "a/x" }])", "ba");
+    QVERIFY(engine.loadText("e.toml", toml).ok);
+    engine.onMessage(message("a/start", "{}"));
+    QCOMPARE(sink.republished.size(), 4); // kMaxRepublishDepth
+    quint64 failed = 0;
+    for (const RuleMetrics &m : engine.metrics())
+        failed += m.actionsFailed;
+    QCOMPARE(failed, 1u);
+    QVERIFY(engine.metrics()[0].lastActionError.contains("republish depth limit 4") ||
+            engine.metrics()[1].lastActionError.contains("republish depth limit 4"));
+}
+
+void TestRuleEngine::storeKeepsRetentionLimit()
+{
+    QTemporaryDir dir;
+    RuleEngine engine;
+    engine.setStorePath(dir.filePath("rules.db"));
+    QVERIFY(
+        engine
+            .loadText("e.toml", ruleToml("SELECT payload.n AS n FROM \"t\"",
+                                         R"([{ type = "store", table = "hist", max_rows = 3 }])"))
+            .ok);
+    for (int i = 1; i <= 5; ++i)
+        engine.onMessage(message("t", "{\"n\":" + QByteArray::number(i) + "}"));
+    auto db = engine.storeDatabase();
+    QCOMPARE(db->rowCount("hist"), 3);
+    QCOMPARE(engine.metrics()[0].actionsFired, 5u);
+    // The rows are the last three outputs, as JSON.
+    QCOMPARE(db->failedRows(), 0u);
+}
+
+void TestRuleEngine::webhookPostsJsonAndCountsOutcome()
+{
+    HttpStub http;
+    QVERIFY(http.server.isListening());
+    RuleEngine engine;
+    const QByteArray actions =
+        "[{ type = \"webhook\", url = \"" + http.url() +
+        "\", headers = { \"X-Device\" = \"${clientid}\" }, timeout_ms = 5000 }]";
+    QVERIFY(
+        engine.loadText("e.toml", ruleToml("SELECT clientid, payload.v AS v FROM \"t\"", actions))
+            .ok);
+    engine.onMessage(message("t", R"({"v":1})", "dev9"));
+    QTRY_COMPARE(engine.metrics()[0].actionsFired, 1u);
+    QCOMPARE(http.requests.size(), 1);
+    const QByteArray req = http.requests[0];
+    QVERIFY(req.startsWith("POST /hook HTTP/1.1\r\n"));
+    QVERIFY(req.toLower().contains("x-device: dev9\r\n"));
+    QVERIFY(req.toLower().contains("content-type: application/json\r\n"));
+    QVERIFY(req.endsWith("\r\n\r\n{\"clientid\":\"dev9\",\"v\":1}"));
+    http.status = 500;
+    engine.onMessage(message("t", R"({"v":2})", "dev9"));
+    QTRY_COMPARE(engine.metrics()[0].actionsFailed, 1u);
+    QVERIFY2(engine.metrics()[0].lastActionError.endsWith("HTTP 500"),
+             qPrintable(engine.metrics()[0].lastActionError));
+}
+
+void TestRuleEngine::reloadKeepsOldSetOnBrokenFile()
+{
+    QTemporaryDir dir;
+    writeFile(dir.filePath("10-a.toml"), ruleToml("SELECT 'v1' AS v FROM \"t\"", "[]", "a"));
+    RuleEngine engine;
+    QStringList out;
+    engine.setOutputObserver([&](const QString &rule, const QVariantMap &row) {
+        out.append(rule + "=" + row.value("v").toString());
+    });
+    QVERIFY(engine.loadDirectory(dir.path()).ok);
+    engine.onMessage(message("t", "{}"));
+    // A second file with a broken rule, and a changed first file: nothing of it takes effect.
+    writeFile(dir.filePath("10-a.toml"), ruleToml("SELECT 'v2' AS v FROM \"t\"", "[]", "a"));
+    writeFile(dir.filePath("20-b.toml"), ruleToml("SELECT nope( FROM \"t\"", "[]", "b"));
+    const LoadReport bad = engine.loadDirectory(dir.path());
+    QVERIFY(!bad.ok);
+    QCOMPARE(bad.lines(), QStringList{dir.filePath("20-b.toml") +
+                                      ":4:14: expected an expression, found 'FROM'"});
+    engine.onMessage(message("t", "{}"));
+    QCOMPARE(engine.ruleNames(), QStringList{"a"});
+    // Fixed: the new set replaces the old one whole, and a's counters carry over.
+    writeFile(dir.filePath("20-b.toml"), ruleToml("SELECT 'b1' AS v FROM \"t\"", "[]", "b"));
+    QVERIFY(engine.loadDirectory(dir.path()).ok);
+    engine.onMessage(message("t", "{}"));
+    QCOMPARE(out, QStringList({"a=v1", "a=v1", "a=v2", "b=b1"}));
+    QCOMPARE(engine.metrics()[0].matched, 3u);
+    // Duplicate names across files are refused too.
+    writeFile(dir.filePath("30-c.toml"), ruleToml("SELECT 1 AS v FROM \"t\"", "[]", "a"));
+    QVERIFY(!engine.loadDirectory(dir.path()).ok);
+    QCOMPARE(engine.ruleNames(), QStringList({"a", "b"}));
+}
+
+void TestRuleEngine::disabledRuleDoesNotRun()
+{
+    RuleEngine engine;
+    QVERIFY(engine
+                .loadText("e.toml", "[[rule]]\nname = \"off\"\nenabled = false\nsql = 'SELECT 1 "
+                                    "AS x FROM \"t\"'\n")
+                .ok);
+    engine.onMessage(message("t", "{}"));
+    QCOMPARE(engine.metrics()[0].matched, 0u);
+}
+
+void TestRuleEngine::metricsCountEveryOutcome()
+{
+    OneRule r("SELECT payload.v + 1 AS w FROM \"t\" WHERE payload.v > 0", R"([{ type = "log" }])");
+    r.run(message("t", R"({"v":1})"));   // passed
+    r.run(message("t", R"({"v":-1})"));  // no result
+    r.run(message("t", R"({"v":"x"})")); // failed: cannot compare
+    const RuleMetrics m = r.engine.metrics()[0];
+    QCOMPARE(m.matched, 3u);
+    QCOMPARE(m.passed, 1u);
+    QCOMPARE(m.noResult, 1u);
+    QCOMPARE(m.failed, 1u);
+    QCOMPARE(m.lastError, QString("cannot compare non-numeric string 'x' with number"));
+    QCOMPARE(m.outputs, 1u);
+    QCOMPARE(m.actionsFired, 1u);
+    QVERIFY(m.timeNs > 0);
+}
+
+QTEST_GUILESS_MAIN(TestRuleEngine)
+#include "tst_rule_engine.moc"
