@@ -31,15 +31,16 @@ void putString(ByteBuffer &out, std::string_view s)
 
 } // namespace
 
-void appendConnect(ByteBuffer &out, std::string_view clientId, uint16_t keepAliveSeconds)
+void appendConnect(ByteBuffer &out, std::string_view clientId, uint16_t keepAliveSeconds,
+                   bool cleanSession)
 {
     // §3.1.2: protocol name "MQTT", level 4, flags, keep alive; §3.1.3: payload is the client id.
     const uint32_t remaining = 6 + 1 + 1 + 2 + 2 + uint32_t(clientId.size());
     out.appendByte(kConnect << 4);
     putRemainingLength(out, remaining);
     putString(out, "MQTT");
-    out.appendByte(4);    // protocol level 3.1.1
-    out.appendByte(0x02); // clean session, no will, no username or password
+    out.appendByte(4);                          // protocol level 3.1.1
+    out.appendByte(cleanSession ? 0x02 : 0x00); // no will, no username or password
     putU16(out, keepAliveSeconds);
     putString(out, clientId);
 }

@@ -23,7 +23,9 @@ enum PacketType : uint8_t {
     kDisconnect = 14,
 };
 
-void appendConnect(ByteBuffer &out, std::string_view clientId, uint16_t keepAliveSeconds);
+// cleanSession false asks for a persistent session (§3.1.2.4), which needs a non-empty id.
+void appendConnect(ByteBuffer &out, std::string_view clientId, uint16_t keepAliveSeconds,
+                   bool cleanSession = true);
 void appendSubscribe(ByteBuffer &out, uint16_t packetId, std::string_view filter, uint8_t qos);
 // Appends a PUBLISH header and returns where its payloadLength payload bytes go (already
 // committed: the caller fills them in before the buffer is flushed).

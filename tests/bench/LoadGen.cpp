@@ -170,6 +170,8 @@ void LoadGen::setupClients()
     clients_.reserve(size_t(opt_.publishers + opt_.subscribers));
     for (int j = 0; j < opt_.subscribers; ++j) {
         const int id = add(Role::Subscriber, j, 's');
+        if (opt_.persistent)
+            clients_[id].clientId = opt_.clientIdPrefix + "-s" + std::to_string(j);
         std::string filter;
         if (opt_.scenario == Scenario::PubSub)
             filter = opt_.topicPrefix + "/t" + std::to_string(j % opt_.publishers);
@@ -294,6 +296,8 @@ bool LoadGen::publisherMayGenerate(const Client &c) const
 {
     if (!publishing_ || c.state != State::Ready)
         return false;
+    if (opt_.count > 0 && c.nextSeq >= uint64_t(opt_.count))
+        return false;
     return opt_.qos == 0 || c.inflight < uint32_t(opt_.inflight);
 }
 
@@ -368,7 +372,8 @@ void LoadGen::onWritable(Client &c)
             return;
         }
         c.state = State::AwaitConnack;
-        wire::appendConnect(c.out, c.clientId, uint16_t(opt_.keepAlive));
+        wire::appendConnect(c.out, c.clientId, uint16_t(opt_.keepAlive),
+                            !(opt_.persistent && c.role == Role::Subscriber));
     } else if (c.role == Role::Publisher && c.out.size() < kOutHighWater &&
                publisherMayGenerate(c)) {
         generatePublishes(c, nowNs());
@@ -451,6 +456,8 @@ void LoadGen::handlePacket(Client &c, uint8_t type, uint8_t flags, const uint8_t
             return;
         }
         c.state = State::Ready;
+        if (body[0] & 0x01)
+            ++sessionsPresent_;
         --connectInProgress_;
         ++connected_;
         return;
@@ -475,6 +482,7 @@ void LoadGen::handlePacket(Client &c, uint8_t type, uint8_t flags, const uint8_t
             c.outstanding[id] = false;
             --c.inflight;
             ++acked_;
+            lastAckNs_ = nowNs();
         } else {
             ++unexpectedAcks_;
         }
@@ -505,6 +513,8 @@ void LoadGen::onPublishReceived(Client &c, uint8_t flags, const uint8_t *body, u
     }
     ++received_;
     lastReceiveNs_ = now;
+    if (firstReceiveNs_ == 0)
+        firstReceiveNs_ = now;
     if (pub.qos == 1)
         wire::appendPuback(c.out, pub.packetId); // §4.3.2: the receiver answers with PUBACK
     if (pub.payloadLength < kStampSize) {
@@ -656,6 +666,23 @@ void LoadGen::sampleBroker(double &cpuSeconds, long &rssKb) const
     }
 }
 
+long LoadGen::brokerWriteSample() const
+{
+    if (opt_.brokerPid <= 0)
+        return -1;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/io", opt_.brokerPid);
+    long bytes = -1;
+    if (FILE *f = std::fopen(path, "r")) {
+        char line[128];
+        while (std::fgets(line, sizeof line, f))
+            if (std::sscanf(line, "write_bytes: %ld", &bytes) == 1)
+                break;
+        std::fclose(f);
+    }
+    return bytes;
+}
+
 bool LoadGen::run()
 {
     if (epollFd_ < 0) {
@@ -670,14 +697,8 @@ bool LoadGen::run()
     return opt_.scenario == Scenario::Idle ? runIdle() : runThroughput();
 }
 
-bool LoadGen::runThroughput()
+bool LoadGen::subscribeAll()
 {
-    std::vector<int> all = subscriberIds_;
-    all.insert(all.end(), publisherIds_.begin(), publisherIds_.end());
-    int64_t elapsed = 0;
-    if (connectBatch(all, opt_.connectTimeout, elapsed) != int(all.size()))
-        return false;
-
     for (int id : subscriberIds_) {
         Client &c = clients_[id];
         wire::appendSubscribe(c.out, 1, c.topic, uint8_t(opt_.qos));
@@ -697,19 +718,44 @@ bool LoadGen::runThroughput()
         }
         loopOnce(5);
     }
-    if (subscribeFailures_ > 0 || disconnects_ > 0)
-        return false;
+    return subscribeFailures_ == 0 && disconnects_ == 0;
+}
 
+void LoadGen::disconnectAll(const std::vector<int> &ids)
+{
+    for (int id : ids) {
+        Client &c = clients_[id];
+        if (c.fd < 0)
+            continue;
+        wire::appendDisconnect(c.out);
+        flush(c);
+        closeClient(c, false, "done");
+    }
+}
+
+// Publishes for `seconds` (or `count` per publisher), then, for offline sessions, waits until
+// every PUBLISH is acknowledged: the acknowledgement is the durability promise being measured.
+bool LoadGen::publishPhase()
+{
     sampleBroker(brokerCpuBefore_, brokerRssBefore_);
+    brokerWriteBefore_ = brokerWriteSample();
     selfCpuBefore_ = selfCpuSeconds();
     publishing_ = true;
     publishStartNs_ = nowNs();
     for (int id : publisherIds_)
         updateInterest(clients_[id]);
-    const int64_t stopAt = publishStartNs_ + secondsToNs(opt_.seconds);
+    auto allCounted = [&] {
+        if (opt_.count <= 0)
+            return false;
+        for (int id : publisherIds_)
+            if (clients_[id].fd >= 0 && clients_[id].nextSeq < uint64_t(opt_.count))
+                return false;
+        return true;
+    };
+    const int64_t stopAt = publishStartNs_ + secondsToNs(opt_.count > 0 ? 3600 : opt_.seconds);
     // Paced publishers wake every millisecond to take up their schedule again.
     const int maxWaitMs = opt_.rate > 0 ? 1 : 10;
-    for (int64_t now = nowNs(); now < stopAt; now = nowNs()) {
+    for (int64_t now = nowNs(); now < stopAt && !allCounted(); now = nowNs()) {
         loopOnce(std::max<int>(0, std::min<int>(maxWaitMs, int((stopAt - now) / 1000000))));
         keepAliveTick(now);
         // Deliveries open windows and time opens rate budgets: re-arm the publishers.
@@ -721,28 +767,97 @@ bool LoadGen::runThroughput()
     publishStopNs_ = nowNs();
     for (int id : publisherIds_)
         updateInterest(clients_[id]);
+    if (!opt_.offline)
+        return true;
+    auto unacked = [&] {
+        for (int id : publisherIds_) {
+            const Client &c = clients_[id];
+            if (c.fd >= 0 && (!c.out.empty() || c.inflight > 0))
+                return true;
+        }
+        return false;
+    };
+    const int64_t ackDeadline = publishStopNs_ + secondsToNs(opt_.drainCap);
+    while (unacked() && nowNs() < ackDeadline) {
+        loopOnce(5);
+        keepAliveTick(nowNs());
+    }
+    if (unacked())
+        fail("PUBACKs missing " + std::to_string(opt_.drainCap) + " s after publishing stopped");
+    sampleBroker(brokerCpuAcked_, brokerRssAfter_);
+    brokerWriteAcked_ = brokerWriteSample();
+    return true;
+}
 
-    // Drain: stop when everything arrived, when nothing has arrived for `drain` seconds (what
-    // is missing then is lost, not late), or at a hard cap.
-    const int64_t hardStop = publishStopNs_ + secondsToNs(kDrainHardCapSeconds);
+// Drain: stop when everything arrived, when nothing has arrived for `drain` seconds (what
+// is missing then is lost, not late), or at a hard cap.
+void LoadGen::drainPhase(int64_t since)
+{
+    const int64_t hardStop = since + secondsToNs(opt_.drainCap);
     const int64_t quiet = secondsToNs(opt_.drain);
     for (int64_t now = nowNs(); now < hardStop && !allDelivered(); now = nowNs()) {
-        if (now - std::max(lastReceiveNs_, publishStopNs_) >= quiet)
+        if (now - std::max(lastReceiveNs_, since) >= quiet)
             break;
         loopOnce(5);
         keepAliveTick(now);
     }
     drainEndNs_ = nowNs();
-    selfCpuAfter_ = selfCpuSeconds();
-    sampleBroker(brokerCpuAfter_, brokerRssAfter_);
+}
 
-    for (Client &c : clients_) {
-        if (c.fd < 0)
-            continue;
-        wire::appendDisconnect(c.out);
-        flush(c);
-        closeClient(c, false, "done");
+bool LoadGen::runThroughput()
+{
+    const bool publish = opt_.phase != "drain";
+    const bool drain = opt_.phase != "fill";
+    int64_t elapsed = 0;
+    if (publish) {
+        std::vector<int> all = subscriberIds_;
+        if (!opt_.offline)
+            all.insert(all.end(), publisherIds_.begin(), publisherIds_.end());
+        if (connectBatch(all, opt_.connectTimeout, elapsed) != int(all.size()))
+            return false;
+        if (!subscribeAll())
+            return false;
+        if (opt_.offline) {
+            // The sessions go offline; a short pause lets the broker finish each DISCONNECT
+            // before the first PUBLISH arrives on another connection.
+            disconnectAll(subscriberIds_);
+            const int64_t settle = nowNs() + secondsToNs(0.3);
+            while (nowNs() < settle)
+                loopOnce(10);
+            if (connectBatch(publisherIds_, opt_.connectTimeout, elapsed) !=
+                int(publisherIds_.size()))
+                return false;
+        }
+        if (!publishPhase())
+            return false;
+    } else {
+        // Only draining queues filled earlier: count messages per publisher were sent.
+        for (int id : publisherIds_)
+            clients_[id].nextSeq = uint64_t(opt_.count);
+        sampleBroker(brokerCpuBefore_, brokerRssBefore_);
+        brokerWriteBefore_ = brokerWriteAcked_ = brokerWriteSample();
+        selfCpuBefore_ = selfCpuSeconds();
+        publishStartNs_ = publishStopNs_ = nowNs();
     }
+
+    if (drain) {
+        if (opt_.offline) {
+            drainStartNs_ = nowNs();
+            if (connectBatch(subscriberIds_, opt_.connectTimeout, elapsed) !=
+                int(subscriberIds_.size()))
+                return false;
+            drainPhase(drainStartNs_);
+        } else {
+            drainPhase(publishStopNs_);
+        }
+    } else {
+        drainEndNs_ = nowNs();
+    }
+    selfCpuAfter_ = selfCpuSeconds();
+    sampleBroker(brokerCpuAfter_, opt_.offline ? brokerRssEnd_ : brokerRssAfter_);
+    brokerWriteEnd_ = brokerWriteSample();
+    disconnectAll(subscriberIds_);
+    disconnectAll(publisherIds_);
     return true;
 }
 
@@ -867,6 +982,28 @@ std::string LoadGen::resultJson() const
         j.integer("unexpected_acks", int64_t(unexpectedAcks_));
         j.integer("disconnects", int64_t(disconnects_));
         j.integer("connect_failures", int64_t(connectFailures_));
+        if (opt_.persistent || opt_.offline) {
+            j.integer("persistent", 1);
+            j.integer("offline", opt_.offline ? 1 : 0);
+            j.str("phase", opt_.phase);
+            j.integer("sessions_present", int64_t(sessionsPresent_));
+        }
+        if (opt_.qos > 0 && lastAckNs_ > publishStartNs_)
+            j.num("acked_per_s", double(acked_) / (double(lastAckNs_ - publishStartNs_) / 1e9));
+        if (opt_.offline && drainStartNs_ > 0) {
+            // From the reconnect to the last delivery: how fast a stored queue empties.
+            const double secs =
+                double(std::max(lastReceiveNs_, drainStartNs_) - drainStartNs_) / 1e9;
+            j.num("drain_window_s", secs);
+            j.num("drained_per_s", secs > 0 ? double(unique_) / secs : 0);
+        }
+        if (brokerWriteBefore_ >= 0 && brokerWriteEnd_ >= 0) {
+            j.integer("broker_write_bytes_publish",
+                      brokerWriteAcked_ >= 0 ? brokerWriteAcked_ - brokerWriteBefore_ : -1);
+            j.integer("broker_write_bytes_total", brokerWriteEnd_ - brokerWriteBefore_);
+        }
+        if (opt_.brokerPid > 0 && brokerCpuBefore_ >= 0 && brokerCpuAcked_ >= 0)
+            j.num("broker_cpu_s_publish", brokerCpuAcked_ - brokerCpuBefore_);
         if (opt_.brokerPid > 0 && brokerCpuBefore_ >= 0 && brokerCpuAfter_ >= 0) {
             const double cpu = brokerCpuAfter_ - brokerCpuBefore_;
             j.num("broker_cpu_s", cpu);

@@ -44,6 +44,19 @@ struct Options {
     int brokerPid = 0;       // if set: sample its CPU time and RSS from /proc
     std::string topicPrefix; // unique per run unless given
     std::string nofileNote;  // what main() could do about RLIMIT_NOFILE, echoed in the JSON
+    // Durable runs. persistent: subscribers connect with clean session 0 under fixed ids
+    // (clientIdPrefix + "-s<j>"), so the broker keeps their sessions and queues.
+    bool persistent = false;
+    std::string clientIdPrefix;
+    // offline (implies persistent): subscribers subscribe, then disconnect before publishing
+    // starts, so every message is queued for an offline session; afterwards they reconnect
+    // and drain. phase: "all" (subscribe, publish, drain), "fill" (stop once every PUBLISH is
+    // acknowledged, leaving the queues full), "drain" (only reconnect the subscribers and
+    // expect `count` messages per publisher, e.g. after a broker restart).
+    bool offline = false;
+    std::string phase = "all";
+    int count = 0;        // messages per publisher; 0 = publish for `seconds`
+    double drainCap = 30; // hard limit on the drain, seconds
 };
 
 class LoadGen {
@@ -109,6 +122,10 @@ private:
     bool subscriberMatches(int subscriber, int publisher) const;
     void sampleBroker(double &cpuSeconds, long &rssKb) const;
     void fail(const std::string &message);
+    bool subscribeAll();
+    bool publishPhase();
+    void drainPhase(int64_t since);
+    void disconnectAll(const std::vector<int> &ids);
 
     Options opt_;
     int epollFd_ = -1;
@@ -147,6 +164,10 @@ private:
     int64_t publishStopNs_ = 0;
     int64_t lastReceiveNs_ = 0;
     int64_t drainEndNs_ = 0;
+    int64_t lastAckNs_ = 0;
+    int64_t drainStartNs_ = 0; // offline: when the subscribers reconnected
+    int64_t firstReceiveNs_ = 0;
+    uint64_t sessionsPresent_ = 0; // CONNACKs with session present = 1 (§3.2.2.2)
     // Idle scenario.
     int connected_ = 0;
     int64_t connectElapsedNs_ = 0;
@@ -154,6 +175,11 @@ private:
     double brokerCpuBefore_ = -1, brokerCpuAfter_ = -1;
     double selfCpuBefore_ = 0, selfCpuAfter_ = 0; // this process, to show when it is the limit
     long brokerRssBefore_ = -1, brokerRssAfter_ = -1, brokerRssEnd_ = -1;
+    // /proc/<pid>/io write_bytes (bytes the broker caused to be sent to storage, counted when
+    // pages are dirtied): before publishing, once every PUBLISH is acknowledged, after drain.
+    int64_t brokerWriteBefore_ = -1, brokerWriteAcked_ = -1, brokerWriteEnd_ = -1;
+    double brokerCpuAcked_ = -1;
+    long brokerWriteSample() const;
 };
 
 } // namespace ferry::bench

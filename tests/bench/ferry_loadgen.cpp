@@ -79,6 +79,18 @@ int main(int argc, char **argv)
     opt("connect-timeout", "Seconds allowed for the whole connect phase.", "60");
     opt("broker-pid", "Sample this process's CPU time and RSS from /proc.", "0");
     opt("topic-prefix", "Topic prefix (default: unique per run).", "");
+    parser.addOption(QCommandLineOption(
+        "persistent", "Subscribers connect with clean session 0 under fixed client ids."));
+    parser.addOption(QCommandLineOption(
+        "offline", "Persistent subscribers subscribe, go offline while the publishers publish "
+                   "(throughput = PUBACKs/s), then reconnect and drain (implies --persistent)."));
+    opt("phase", "With --offline: all | fill (stop when acknowledged) | drain (reconnect only).",
+        "all");
+    opt("count", "Messages per publisher (0 = publish for --seconds).", "0");
+    opt("client-id-prefix", "Persistent subscribers' client id prefix (default: topic prefix).",
+        "");
+    opt("drain-cap", "Hard limit on the drain (and, offline, on waiting for PUBACKs), seconds.",
+        "30");
     parser.process(app);
 
     Options o;
@@ -127,6 +139,26 @@ int main(int argc, char **argv)
     o.connectTimeout = toDouble("connect-timeout");
     o.brokerPid = toInt("broker-pid");
     o.topicPrefix = parser.value("topic-prefix").toStdString();
+    o.offline = parser.isSet("offline");
+    o.persistent = parser.isSet("persistent") || o.offline;
+    o.phase = parser.value("phase").toStdString();
+    o.count = toInt("count");
+    o.clientIdPrefix = parser.value("client-id-prefix").toStdString();
+    o.drainCap = toDouble("drain-cap");
+    if (o.persistent && o.clientIdPrefix.empty() && o.topicPrefix.empty())
+        o.clientIdPrefix = "fbp" + std::to_string(QCoreApplication::applicationPid());
+    else if (o.persistent && o.clientIdPrefix.empty())
+        o.clientIdPrefix = "fbp-" + o.topicPrefix;
+    for (char &ch : o.clientIdPrefix)
+        if (ch == '/' || ch == '+' || ch == '#')
+            ch = '_';
+    if (o.phase != "all" && o.phase != "fill" && o.phase != "drain")
+        ok = false;
+    if (o.phase != "all" &&
+        (!o.offline || o.topicPrefix.empty() || (o.phase == "drain" && o.count <= 0)))
+        ok = false; // a split run must name its topics and, to drain, say what to expect
+    if (o.count < 0 || o.drainCap <= 0 || (o.persistent && o.qos < 1))
+        ok = false;
     if (!ok || o.qos < 0 || o.qos > 1 || o.seconds <= 0 || o.seconds > 3600 || o.payload < 20 ||
         o.payload > 1 << 20 || o.inflight < 1 || o.rate < 0 || o.window < 0 || o.inflight > 65535 ||
         o.connectParallel < 1 || o.keepAlive < 1 || o.keepAlive > 65535 || o.port == 0 ||
