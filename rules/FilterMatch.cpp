@@ -6,9 +6,9 @@ namespace ferry::rules {
 
 namespace {
 
-QList<QByteArrayView> levels(QByteArrayView s)
+Levels levels(QByteArrayView s)
 {
-    QList<QByteArrayView> out;
+    Levels out;
     qsizetype start = 0;
     for (qsizetype i = 0; i <= s.size(); ++i) {
         if (i == s.size() || s[i] == '/') {
@@ -19,7 +19,7 @@ QList<QByteArrayView> levels(QByteArrayView s)
     return out;
 }
 
-bool overlapFrom(const QList<QByteArrayView> &a, int i, const QList<QByteArrayView> &b, int j)
+bool overlapFrom(const Levels &a, int i, const Levels &b, int j)
 {
     while (i < a.size() && j < b.size()) {
         if (a[i] == "#" || b[j] == "#")
@@ -103,7 +103,7 @@ void FilterIndex::insert(QByteArrayView filter, int id)
     m_empty = false;
 }
 
-void FilterIndex::collect(const Node *node, const QList<QByteArrayView> &lv, int i, bool dollar,
+void FilterIndex::collect(const Node *node, const Levels &lv, int i, bool dollar,
                           QList<int> *out) const
 {
     // '#' matches the parent level too ("a/#" matches "a"), but not at the root of a '$' topic.
@@ -113,7 +113,8 @@ void FilterIndex::collect(const Node *node, const QList<QByteArrayView> &lv, int
         out->append(node->ids);
         return;
     }
-    auto exact = node->children.find(lv[i].toByteArray());
+    // fromRawData: look up without copying the level.
+    auto exact = node->children.find(QByteArray::fromRawData(lv[i].data(), lv[i].size()));
     if (exact != node->children.end())
         collect(exact->second.get(), lv, i + 1, dollar, out);
     if (!(dollar && i == 0)) {

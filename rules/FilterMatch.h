@@ -8,11 +8,14 @@
 #include <QByteArrayView>
 #include <QHash>
 #include <QList>
+#include <QVarLengthArray>
 
 #include <map>
 #include <memory>
 
 namespace ferry::rules {
+
+using Levels = QVarLengthArray<QByteArrayView, 16>;
 
 bool filterMatches(QByteArrayView filter, QByteArrayView topic);
 bool isValidFilter(QByteArrayView filter);
@@ -36,8 +39,7 @@ private:
         QList<int> ids;     // filters ending here
         QList<int> hashIds; // filters ending with '#' below this node
     };
-    void collect(const Node *node, const QList<QByteArrayView> &levels, int i, bool dollar,
-                 QList<int> *out) const;
+    void collect(const Node *node, const Levels &levels, int i, bool dollar, QList<int> *out) const;
     std::unique_ptr<Node> m_root;
     bool m_empty = true;
 };

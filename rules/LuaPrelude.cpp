@@ -2,7 +2,7 @@
 
 namespace ferry::rules {
 
-// Semantics (documented in rules/README.md):
+// Semantics (the contract is stated in LuaPrelude.h):
 // - undefined (nil) propagates through field access; a JSON null inside a container (NULL)
 //   reads as undefined.
 // - comparisons: undefined against a value is false (both undefined: = is true); a number

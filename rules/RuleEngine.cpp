@@ -391,6 +391,10 @@ bool RuleEngine::execute(CompiledRule &rule, const RuleInput &input, QList<QVari
 void RuleEngine::deliver(CompiledRule &rule, const QList<QVariantMap> &rows)
 {
     RuleMetrics &m = *rule.metrics;
+    if (rule.actions.empty() && !m_observer) {
+        m.outputs += quint64(rows.size());
+        return;
+    }
     ActionEnv env;
     env.sink = m_sink;
     env.clock = m_clock;
