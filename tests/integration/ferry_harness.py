@@ -956,3 +956,139 @@ def publishes_before(raw, is_marker, version, limit=50):
             return before
         before.append(msg)
     raise AssertionError("no marker in %d PUBLISH packets" % limit)
+
+
+# ======================================================================================
+# Durability helpers for the test_storage_*.py files: a publisher that records exactly
+# which publishes the broker acknowledged, a draining subscriber, and a commit barrier.
+# Every wait is bounded.
+# ======================================================================================
+def payload_of(tag, n, size=0):
+    """b"<tag>-<n, 6 digits>" padded with '.' to `size` bytes: the number is recoverable."""
+    head = b"%s-%06d" % (tag.encode(), n)
+    return head + b"." * max(0, size - len(head))
+
+
+def number_of(payload):
+    """payload_of() -> (tag, n)."""
+    head = payload.split(b".", 1)[0]
+    tag, _, n = head.rpartition(b"-")
+    return tag.decode(), int(n)
+
+
+class AckedPublisher(threading.Thread):
+    """A raw client that publishes payload_of(tag, 0..) to `topic` at one QoS as fast as
+    acknowledgements come, with up to `window` publishes outstanding, until stop(), `limit`
+    messages, or the connection ends. Records, in arrival order:
+      acked   numbers acknowledged with a success reason (PUBACK for QoS 1, PUBREC for QoS 2:
+              the point where the broker took responsibility),
+      refused (number, reason code) acknowledged with a reason >= 0x80 (5.0 only),
+      sent    every number put on the wire.
+    `closed` is set when the broker closed the connection (or it broke)."""
+
+    def __init__(self, port, client_id, topic, qos, tag, version=5, window=10, limit=1000000,
+                 size=0, connect_properties=b"", read_timeout=5.0):
+        super().__init__(daemon=True)
+        self.raw = raw_connected(port, client_id, version=version, properties=connect_properties)
+        self.topic, self.qos, self.tag, self.version = topic, qos, tag, version
+        self.window, self.limit, self.size = window, limit, size
+        self.read_timeout = read_timeout
+        self.acked, self.refused, self.sent = [], [], []
+        self.closed = threading.Event()
+        self.error = None
+        self._halt = threading.Event()
+        self.cond = threading.Condition()
+
+    def stop(self):
+        self._halt.set()
+
+    def wait_acked(self, n, timeout):
+        return wait_until(self.cond, lambda: len(self.acked) >= n or self.closed.is_set(),
+                          timeout) and len(self.acked) >= n
+
+    def run(self):
+        pending, releasing = {}, set()
+        next_mid, n = 1, 0
+        try:
+            while not self._halt.is_set() and (n < self.limit or pending or releasing):
+                while n < self.limit and len(pending) + len(releasing) < self.window \
+                        and not self._halt.is_set():
+                    while next_mid in pending or next_mid in releasing:
+                        next_mid = next_mid % 65535 + 1
+                    mid, next_mid = next_mid, next_mid % 65535 + 1
+                    self.raw.send(raw_publish(self.topic, payload_of(self.tag, n, self.size),
+                                              qos=self.qos, mid=mid, version=self.version))
+                    pending[mid] = n
+                    self.sent.append(n)
+                    n += 1
+                ptype, _, body = self.raw.read_packet(self.read_timeout)
+                mid = struct.unpack("!H", body[:2])[0]
+                reason = body[2] if self.version == 5 and len(body) > 2 else 0
+                if ptype in (PUBACK, PUBREC) and mid in pending:
+                    number = pending.pop(mid)
+                    with self.cond:
+                        if reason < 0x80:
+                            self.acked.append(number)
+                        else:
+                            self.refused.append((number, reason))
+                        self.cond.notify_all()
+                    if ptype == PUBREC and reason < 0x80:
+                        self.raw.send(raw_ack(PUBREL, mid))
+                        releasing.add(mid)
+                elif ptype == PUBCOMP:
+                    releasing.discard(mid)
+                elif ptype == DISCONNECT:
+                    break
+        except (EOFError, OSError) as e:   # socket.timeout is an OSError
+            self.error = e
+        finally:
+            self.closed.set()
+            with self.cond:
+                self.cond.notify_all()
+            self.raw.close()
+
+
+def drain(raw, version, idle=1.0, limit=200000, deadline_s=20.0):
+    """Reads until nothing came for `idle` seconds (or the broker closed), completing every
+    flow as a well-behaved receiver: PUBACK for QoS 1, PUBREC for QoS 2, PUBCOMP for PUBREL.
+    Returns the list of packets as ("PUBLISH", parse_publish dict) or ("PUBREL", mid)."""
+    out = []
+    deadline = time.monotonic() + deadline_s
+    for _ in range(limit):
+        timeout = min(idle, deadline - time.monotonic())
+        if timeout <= 0:
+            break
+        try:
+            ptype, flags, body = raw.read_packet(timeout)
+        except (socket.timeout, EOFError, ConnectionResetError):
+            break
+        if ptype == PUBLISH:
+            msg = parse_publish(flags, body, version)
+            if msg["qos"] == 1:
+                raw.send(raw_ack(PUBACK, msg["mid"]))
+            elif msg["qos"] == 2:
+                raw.send(raw_ack(PUBREC, msg["mid"]))
+            out.append(("PUBLISH", msg))
+        elif ptype == PUBREL:
+            mid = struct.unpack("!H", body[:2])[0]
+            raw.send(raw_ack(PUBCOMP, mid))
+            out.append(("PUBREL", mid))
+    return out
+
+
+def commit_barrier(port, topic="$barrier", timeout=5.0):
+    """Returns once everything the broker wrote to storage before this call is committed: a
+    retained QoS 1 message is acknowledged only after its commit, and the store commits in
+    the order writes were made. The retained message is cleared again afterwards."""
+    t = "barrier/" + topic.strip("$/")
+    raw = raw_connected(port, "barrier-%d" % os.getpid(), version=5)
+    try:
+        raw.send(raw_publish(t, b"b", qos=1, mid=1, retain=True, version=5))
+        _, body = raw.expect(PUBACK, timeout)
+        if len(body) > 2 and body[2] >= 0x80:
+            raise AssertionError("barrier publish refused: 0x%02x" % body[2])
+        raw.send(raw_publish(t, b"", qos=1, mid=2, retain=True, version=5))
+        raw.expect(PUBACK, timeout)
+        raw.send(b"\xe0\x00")
+    finally:
+        raw.close()
