@@ -42,10 +42,6 @@ bool isString(const QVariant &v)
 {
     return v.typeId() == QMetaType::QByteArray;
 }
-bool isNumber(const QVariant &v)
-{
-    return v.typeId() == QMetaType::LongLong || v.typeId() == QMetaType::Double;
-}
 
 QVariant fail(BuiltinContext &ctx, const char *fn, const QString &message)
 {

@@ -17,7 +17,6 @@ namespace ferry::rules {
 LuaRuntime::LuaRuntime()
 {
     m_ctx.nowMs = [] { return QDateTime::currentMSecsSinceEpoch(); };
-    const size_t limit = m_memLimit;
     L = lua_newstate(&LuaRuntime::alloc, this);
     if (!L)
         return;
@@ -27,7 +26,6 @@ LuaRuntime::LuaRuntime()
         L = nullptr;
         return;
     }
-    Q_UNUSED(limit);
     lua_sethook(L, &LuaRuntime::hook, LUA_MASKCOUNT, kTick);
 }
 

@@ -160,9 +160,7 @@ LoadReport RuleEngine::load(QList<RuleSpec> specs, LoadReport report)
     }
     set->runtime.setInstructionBudget(m_budget);
     set->runtime.setMemoryLimit(m_memoryLimit);
-    Clock *clock = m_clock;
     set->runtime.setClock([this] { return now(); });
-    Q_UNUSED(clock);
     QHash<QString, const RuleSpec *> names;
     for (const RuleSpec &spec : specs) {
         if (const RuleSpec *first = names.value(spec.name)) {
