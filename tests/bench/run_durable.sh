@@ -9,6 +9,7 @@
 #   tests/bench/run_durable.sh [--seconds 5] [--repeats 3] [--inflight 100]
 #                              [--brokers "ferryd-normal ferryd-full mosquitto rabbitmq"]
 #                              [--sessions 1000] [--per-session 100] [--out /tmp/durable.md]
+#                              [--only "offline-64 online-64 offline-1k"] [--no-restart]
 #
 # Environment: FERRYD, LOADGEN, MOSQUITTO as for run_bench.sh; RABBITMQ_SERVER (default
 # /usr/lib/rabbitmq/bin/rabbitmq-server, from `apt-get install rabbitmq-server`). RabbitMQ
@@ -26,7 +27,11 @@ BROKERS="ferryd-normal ferryd-full mosquitto rabbitmq"
 SESSIONS=1000
 PER_SESSION=100
 OUT=/tmp/durable.md
+ONLY=""
+RESTART=1
 COMMAND="tests/bench/run_durable.sh $*"
+[[ -z "${LOADGEN:-}" ]] || COMMAND="LOADGEN=$LOADGEN $COMMAND"
+[[ -z "${FERRYD:-}" ]] || COMMAND="FERRYD=$FERRYD $COMMAND"
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -37,7 +42,9 @@ while [[ $# -gt 0 ]]; do
     --sessions) SESSIONS=$2; shift 2 ;;
     --per-session) PER_SESSION=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --no-restart) RESTART=0; shift ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -246,9 +253,9 @@ stop_rabbitmq() {
 
 # label|arguments for ferry_loadgen
 SCENARIOS=(
-    "offline-64|--qos 1 --offline --payload 64 --seconds $RUN_SECONDS --inflight $INFLIGHT --window 0 --drain-cap 120"
+    "offline-64|--qos 1 --offline --payload 64 --seconds $RUN_SECONDS --inflight $INFLIGHT --window 0 --drain-cap 60"
     "online-64|--qos 1 --persistent --payload 64 --seconds $RUN_SECONDS --inflight $INFLIGHT --window 1000"
-    "offline-1k|--qos 1 --offline --payload 1024 --seconds $RUN_SECONDS --inflight $INFLIGHT --window 0 --drain-cap 120"
+    "offline-1k|--qos 1 --offline --payload 1024 --seconds $RUN_SECONDS --inflight $INFLIGHT --window 0 --drain-cap 60"
 )
 
 brokers=()
@@ -273,12 +280,13 @@ for rep in $(seq 1 "$REPEATS"); do
     for entry in "${SCENARIOS[@]}"; do
         label=${entry%%|*}
         args=${entry#*|}
+        [[ -z "$ONLY" || " $ONLY " == *" $label "* ]] || continue
         for broker in "${order[@]}"; do
             start_broker "$broker"
             uptime_before=$(cut -d' ' -f1 /proc/loadavg)
             set +e
             # shellcheck disable=SC2086 # args is a word list on purpose
-            json=$(timeout $((RUN_SECONDS * 4 + 300)) "$LOADGEN" --port "$PORT" \
+            json=$(timeout $((RUN_SECONDS * 4 + 150)) "$LOADGEN" --port "$PORT" \
                 --broker-pid "$BROKER_PID" $args)
             code=$?
             set -e
@@ -345,7 +353,7 @@ restart_test() {
         "$sync" "$stop_ms" "$ready_ms" "${restore:-null}" "$size" "$errors" "${fill:-null}" "${drain:-null}" >>"$RESULTS"
     echo "restart $sync: stop ${stop_ms} ms, ready ${ready_ms} ms, restore_ms ${restore:-?}" >&2
 }
-for b in $BROKERS; do
+((RESTART)) && for b in $BROKERS; do
     case "$b" in ferryd-*) restart_test "${b#ferryd-}" ;; esac
 done
 
