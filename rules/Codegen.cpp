@@ -57,10 +57,17 @@ bool containsAggregate(const Expr &e)
     return false;
 }
 
+bool isWindowBound(const Expr &e)
+{
+    return e.kind == Expr::Kind::Field && e.path.empty() &&
+           (e.name == "window_start" || e.name == "window_end");
+}
+
 bool containsField(const Expr &e)
 {
     if (e.kind == Expr::Kind::Field)
-        return true;
+        return !isWindowBound(e); // known when the window closes
+
     if (e.kind == Expr::Kind::Call && (e.name == "now_timestamp" || e.name == "now_rfc3339" ||
                                        e.name == "random" || e.name == "uuid_v4"))
         return true; // evaluate per message, not at window close
@@ -137,6 +144,7 @@ private:
     QMap<QByteArray, QByteArray> scope; // SQL name -> Lua local (aliases, FOREACH item)
     bool allowAggregates = false;
     bool finishMode = false;
+    bool inWindowFinish = false;
     QList<ExprPtr> aggArgs; // collect-side expressions for each aggregate (null for count(*))
     QList<ExprPtr> lastExprs;
 
@@ -246,7 +254,10 @@ private:
         QByteArray x;
         size_t first = 0;
         auto local = scope.constFind(e->name);
-        if (local != scope.constEnd()) {
+        if (inWindowFinish && isWindowBound(*e)) {
+            // window_start / window_end: the closing window's bounds (ms since the epoch).
+            return e->name == "window_start" ? "ws" : "we";
+        } else if (local != scope.constEnd()) {
             x = *local;
         } else if (e->name == "payload" && !e->path.empty() && !e->path[0].index) {
             // payload.a.b...: read the decoded JSON; record the members the rule needs.
@@ -518,6 +529,7 @@ private:
     {
         // finish first: it discovers the aggregate and last-value slots.
         finishMode = true;
+        inWindowFinish = true;
         allowAggregates = true;
         QByteArray finishBody, ret = "  return ";
         int col = 0;
@@ -531,6 +543,7 @@ private:
         if (col == 0)
             ret += "nil";
         finishMode = false;
+        inWindowFinish = false;
         allowAggregates = false;
         if (error.isError())
             return false;
@@ -562,8 +575,8 @@ private:
         q->lastCount = int(lastExprs.size());
         // The finish function may reference helpers too: one header serves both.
         q->lua = header() + "local collect = function(" + params() + ")\n" + prologue() +
-                 collectBody + cret + "\nend\n" + "local finish = function(A, L)\n" + finishBody +
-                 ret + "\nend\nreturn collect, finish\n";
+                 collectBody + cret + "\nend\n" + "local finish = function(A, L, ws, we)\n" +
+                 finishBody + ret + "\nend\nreturn collect, finish\n";
         return true;
     }
 };

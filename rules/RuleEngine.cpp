@@ -455,8 +455,10 @@ void RuleEngine::finishResults(CompiledRule &rule, const QList<WindowAggregatorR
         const int b = rt.pushFunction(rule.finishRef);
         pushList(L, r.aggregates);
         pushList(L, r.lasts);
+        lua_pushinteger(L, r.windowStart);
+        lua_pushinteger(L, r.windowEnd);
         QString err;
-        if (!rt.call(2, &err)) {
+        if (!rt.call(4, &err)) {
             ++rule.metrics->failed;
             rule.metrics->lastError = err;
         } else {

@@ -112,9 +112,11 @@ void WindowAggregator::add(qint64 now, const QVariantList &groupValues,
         break;
     case WindowSpec::Kind::Count: {
         addTo(m_countGroups, key, aggregateArgs, lasts);
-        const Group &g = m_countGroups[key];
+        Group &g = m_countGroups[key];
+        if (g.messages == 1)
+            g.firstAt = now;
         if (g.messages >= m_window.count) {
-            closed->append(finish(g, now, now));
+            closed->append(finish(g, g.firstAt, now));
             m_countGroups.remove(key);
         }
         break;
@@ -141,7 +143,7 @@ void WindowAggregator::closeAll(QList<Result> *closed)
 {
     closeDue(std::numeric_limits<qint64>::max() - m_window.sizeMs, closed);
     for (const Group &g : m_countGroups)
-        closed->append(finish(g, 0, 0));
+        closed->append(finish(g, g.firstAt, g.firstAt));
     m_countGroups.clear();
 }
 

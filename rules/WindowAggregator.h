@@ -4,7 +4,9 @@
 // TUMBLING(size): windows [k*size, (k+1)*size) aligned to the epoch.
 // HOPPING(size, hop): windows of `size` starting every `hop`; a message joins every window
 // that contains its arrival time.
-// COUNTWINDOW(n): per group, closes when the group has n messages.
+// COUNTWINDOW(n): per group, closes when the group has n messages (window_start and
+// window_end are then the arrival time of its first and last message).
+// In the SELECT list, window_start and window_end read the closing window's bounds.
 // A time window closes when the clock reaches its end (the engine calls closeDue() from its
 // timer, so windows close without further traffic) and yields one result per GROUP BY key in
 // key order; a window without messages yields nothing. Aggregates skip undefined values:
@@ -52,6 +54,7 @@ private:
         QList<Acc> accs;
         QVariantList lasts;
         qint64 messages = 0;
+        qint64 firstAt = 0; // count windows: arrival of the first message
     };
     using Groups = QMap<QByteArray, Group>;
 

@@ -41,6 +41,7 @@ private slots:
     void whereFiltersBeforeAggregation();
     void expressionsOverAggregates();
     void hoppingWindowsOverlap();
+    void windowBounds();
     void countWindowPerGroup();
     void timerClosesWindowWithoutTraffic();
     void reloadStartsFreshWindows();
@@ -137,6 +138,18 @@ void TestRuleWindows::hoppingWindowsOverlap()
     w.engine.closeDueWindows();
     QCOMPARE(w.rows.last(), QString(R"({"n":1,"s":10})"));
     QCOMPARE(w.rows.size(), 3);
+}
+
+void TestRuleWindows::windowBounds()
+{
+    Windowed w("SELECT window_start AS ws, window_end AS we, window_end - window_start AS len, "
+               "count(*) AS n FROM \"s/+\" GROUP BY TUMBLING(10s)");
+    QVERIFY2(w.report.ok, qPrintable(w.report.lines().join("\n")));
+    w.clock.setNowMs(1700000003000);
+    w.send("a", "{}");
+    w.clock.setNowMs(1700000010000);
+    w.engine.closeDueWindows();
+    QCOMPARE(w.rows, QStringList({R"({"len":10000,"n":1,"we":1700000010000,"ws":1700000000000})"}));
 }
 
 void TestRuleWindows::countWindowPerGroup()
