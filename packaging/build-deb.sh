@@ -78,7 +78,8 @@ cd "$stage"
 # -b: binary packages only (the source is the git repository). No signing. A cross build
 # (DEB_HOST_ARCH set, by packaging/cross/build-*.sh) has its build dependencies in a sysroot,
 # not installed for the host architecture: -d skips dpkg's check for them.
-DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=2}" \
+# nocheck: the tests run from `make test`, and cannot run on the build machine when cross-building.
+DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=2 nocheck}" \
   dpkg-buildpackage -us -uc -b $noclean ${DEB_HOST_ARCH:+--host-arch "$DEB_HOST_ARCH" -d}
 for f in "$out/stage-$arch"/ferry*_"$version"_"$arch".*; do
   mv -f "$f" "$out/"

@@ -197,7 +197,9 @@ class InstalledPackage(unittest.TestCase):
         for assignment in unit.get("Environment", []):
             k, v = assignment.split("=", 1)
             env[k] = v
-        nofile = int(unit["LimitNOFILE"][-1])
+        # LimitNOFILE=, capped by this machine's hard limit: a container without
+        # CAP_SYS_RESOURCE cannot raise it (here 20,000 < 65,536).
+        nofile = min(int(unit["LimitNOFILE"][-1]), resource.getrlimit(resource.RLIMIT_NOFILE)[1])
         umask = int(unit["UMask"][-1], 8)
 
         def limits():
@@ -218,6 +220,7 @@ class InstalledPackage(unittest.TestCase):
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
                                   daemon=True)
         reader.start()
+        self.addCleanup(proc.stderr.close)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         return proc, lines, reader
 
