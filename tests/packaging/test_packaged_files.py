@@ -144,7 +144,15 @@ class ExampleRule(unittest.TestCase):
         self.assertNotIn("alerts/k1", cold.stdout)
 
 
+def need(program, package):
+    if shutil.which(program) is None:
+        raise unittest.SkipTest("%s not installed (Debian package %s)" % (program, package))
+
+
 class UnitFile(unittest.TestCase):
+    def setUp(self):
+        need("systemd-analyze", "systemd")
+
     def test_verify_is_clean(self):
         if not FERRYD:
             self.skipTest("FERRYD not set")
@@ -180,6 +188,7 @@ class UnitFile(unittest.TestCase):
 
 class ManPages(unittest.TestCase):
     def test_render_without_warnings(self):
+        need("man", "man-db")
         for page in ("ferryd.8", "ferryctl.1"):
             path = os.path.join(PKG, "man", page)
             p = run(["man", "--warnings", "-l", "-Tutf8", path],
