@@ -1,6 +1,7 @@
 // ferryd: the Ferry broker daemon.
 #include "Daemon.h"
 #include "config/ConfigLoader.h"
+#include "net/EpollEventDispatcher.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -50,6 +51,10 @@ int main(int argc, char *argv[])
 {
     g_journal = qEnvironmentVariableIsSet("JOURNAL_STREAM");
     qInstallMessageHandler(logHandler);
+    // epoll instead of Qt's glib/poll dispatchers, which scan every descriptor on every wakeup
+    // (net/EpollEventDispatcher.h). FERRY_EVENT_DISPATCHER=qt keeps Qt's, for comparison.
+    if (qgetenv("FERRY_EVENT_DISPATCHER") != "qt")
+        QCoreApplication::setEventDispatcher(new ferry::net::EpollEventDispatcher);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("ferryd"));
     QCoreApplication::setApplicationVersion(QStringLiteral(FERRY_VERSION));

@@ -2,26 +2,21 @@
 
 namespace ferry::mqtt {
 
-Connection::Connection(net::Transport *transport, core::Broker &broker, const ProtocolSettings &protocol,
-                       const AdapterSettings &adapter, ClientEvents *events, QObject *parent)
+Connection::Connection(net::Transport *transport, core::Broker &broker,
+                       const ProtocolSettings &protocol, const AdapterSettings &adapter,
+                       ClientEvents *events, QObject *parent)
     : QObject(parent), m_transport(transport), m_broker(broker), m_adapter(broker, adapter, events),
       m_protocol(*this, m_adapter, protocol, transport->peerAddress())
 {
     m_transport->setParent(this);
     m_transport->setReceiver(this);
     m_adapter.setProtocol(&m_protocol);
-    for (QTimer *t : {&m_connectTimer, &m_keepAliveTimer}) {
-        t->setSingleShot(true);
-        t->setTimerType(Qt::CoarseTimer);
-    }
-    connect(&m_connectTimer, &QTimer::timeout, this,
-            [this] { m_protocol.timerFired(ProtocolTimer::Connect, monotonicMs()); });
-    connect(&m_keepAliveTimer, &QTimer::timeout, this,
-            [this] { m_protocol.timerFired(ProtocolTimer::KeepAlive, monotonicMs()); });
 }
 
 Connection::~Connection()
 {
+    m_connectTimer.cancel();
+    m_keepAliveTimer.cancel();
     // Make sure the session is released while protocol and adapter are both alive.
     m_transport->setReceiver(nullptr);
     m_protocol.transportClosed();
@@ -45,7 +40,7 @@ void Connection::start()
 
 void Connection::serverShutdown()
 {
-    m_protocol.disconnect(0x8B);   // Server shutting down
+    m_protocol.disconnect(0x8B); // Server shutting down
 }
 
 void Connection::sendBytes(const QByteArray &bytes)
@@ -54,19 +49,24 @@ void Connection::sendBytes(const QByteArray &bytes)
     m_transport->write(bytes);
 }
 
-QTimer &Connection::timer(ProtocolTimer which)
+void Connection::Timer::fired()
+{
+    m_owner.m_protocol.timerFired(m_which, monotonicMs());
+}
+
+Connection::Timer &Connection::timer(ProtocolTimer which)
 {
     return which == ProtocolTimer::Connect ? m_connectTimer : m_keepAliveTimer;
 }
 
 void Connection::armTimer(ProtocolTimer which, int milliseconds)
 {
-    timer(which).start(std::max(1, milliseconds));
+    timer(which).start(milliseconds);
 }
 
 void Connection::cancelTimer(ProtocolTimer which)
 {
-    timer(which).stop();
+    timer(which).cancel();
 }
 
 void Connection::closeTransport()

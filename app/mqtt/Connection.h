@@ -1,14 +1,14 @@
 #pragma once
 // One MQTT client connection: the glue between a net::Transport, the sans-I/O
 // ServerProtocol and the Adapter. The only class of the MQTT layer that touches a socket or
-// a QTimer. It deletes itself once the transport has closed.
+// a timer. It deletes itself once the transport has closed.
 #include "mqtt/Adapter.h"
 #include "mqtt/ServerProtocol.h"
+#include "net/TimerWheel.h"
 #include "net/Transport.h"
 
 #include <QElapsedTimer>
 #include <QObject>
-#include <QTimer>
 
 #include <memory>
 
@@ -39,14 +39,25 @@ public:
     static std::int64_t monotonicMs();
 
 private:
-    QTimer &timer(ProtocolTimer which);
+    // The protocol's two timers live on the thread's coarse timer wheel: no QObject, no
+    // allocation, O(1) to arm (net::TimerWheel; fires up to 100 ms after the deadline).
+    class Timer final : public net::WheelTimer {
+    public:
+        Timer(Connection &owner, ProtocolTimer which) : m_owner(owner), m_which(which) {}
 
-    net::Transport *m_transport;   // child of this
+    private:
+        void fired() override;
+        Connection &m_owner;
+        ProtocolTimer m_which;
+    };
+    Timer &timer(ProtocolTimer which);
+
+    net::Transport *m_transport; // child of this
     core::Broker &m_broker;
     Adapter m_adapter;
     ServerProtocol m_protocol;
-    QTimer m_connectTimer;
-    QTimer m_keepAliveTimer;
+    Timer m_connectTimer{*this, ProtocolTimer::Connect};
+    Timer m_keepAliveTimer{*this, ProtocolTimer::KeepAlive};
 };
 
 } // namespace ferry::mqtt

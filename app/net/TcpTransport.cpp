@@ -1,95 +1,223 @@
 #include "net/TcpTransport.h"
 
-#include <QHostAddress>
+#include <QLoggingCategory>
+#include <QSocketNotifier>
+
+#include <cerrno>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+Q_DECLARE_LOGGING_CATEGORY(lcNet)
 
 namespace ferry::net {
 
 namespace {
 // Read in chunks of this size into one reusable buffer per thread: no allocation per read.
-constexpr qint64 kReadChunk = 64 * 1024;
+constexpr qsizetype kReadChunk = 64 * 1024;
+// At most this much is read per readiness event, so one busy peer cannot starve the others
+// (epoll is level-triggered: the rest is reported on the next turn).
+constexpr int kReadsPerEvent = 4;
 // A peer that does not read what we flush on close gets this long before we abort.
 constexpr int kLingerMs = 5000;
 // Backpressure: while this much is queued for a peer that does not read, we stop reading what
-// it sends (its requests would only queue more answers), and Qt's read buffer is capped so the
-// kernel's TCP window pushes back on the sender. Memory per connection stays bounded.
+// it sends (its requests would only queue more answers), so the kernel's TCP window pushes
+// back on the sender. Memory per connection stays bounded.
 constexpr qint64 kMaxOutputBacklog = 1024 * 1024;
-constexpr qint64 kReadBufferSize = 256 * 1024;
-
-QByteArray formatPeer(const QHostAddress &address, quint16 port)
-{
-    const bool v6 = address.protocol() == QAbstractSocket::IPv6Protocol
-                    && !address.toString().contains('.');
-    const QByteArray host = address.toString().toUtf8();
-    return (v6 ? "[" + host + "]" : host) + ':' + QByteArray::number(port);
-}
+// Buffers per writev(2) call (IOV_MAX is 1024 on Linux).
+constexpr int kMaxIov = 64;
 } // namespace
 
-TcpTransport::TcpTransport(QTcpSocket *socket, QObject *parent)
-    : Transport(parent), m_socket(socket),
-      m_peer(formatPeer(socket->peerAddress(), socket->peerPort()))
+TcpTransport::TcpTransport(int fd, QByteArray peerAddress, QObject *parent)
+    : Transport(parent), m_fd(fd), m_peer(std::move(peerAddress))
 {
-    m_socket->setParent(this);
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    m_socket->setReadBufferSize(kReadBufferSize);
 }
 
-TcpTransport::~TcpTransport() = default;
+TcpTransport::~TcpTransport()
+{
+    closeDescriptor();
+}
 
 void TcpTransport::start()
 {
-    connect(m_socket, &QTcpSocket::readyRead, this, &TcpTransport::readAvailable);
-    connect(m_socket, &QTcpSocket::bytesWritten, this, [this] {
-        if (m_readPaused && m_socket->bytesToWrite() < kMaxOutputBacklog / 2) {
-            m_readPaused = false;
-            readAvailable();
-        }
-    });
-    connect(m_socket, &QTcpSocket::disconnected, this, &TcpTransport::notifyClosed);
-    connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError) {
-        if (m_socket->state() != QAbstractSocket::ConnectedState)
-            notifyClosed();
-    });
-    if (m_socket->state() != QAbstractSocket::ConnectedState) {
-        QMetaObject::invokeMethod(this, &TcpTransport::notifyClosed, Qt::QueuedConnection);
+    if (m_started || m_fd < 0)
         return;
-    }
-    if (m_socket->bytesAvailable() > 0)
-        QMetaObject::invokeMethod(this, &TcpTransport::readAvailable, Qt::QueuedConnection);
+    m_started = true;
+    m_readNotifier = new QSocketNotifier(m_fd, QSocketNotifier::Read, this);
+    connect(m_readNotifier, &QSocketNotifier::activated, this, &TcpTransport::readAvailable);
 }
 
 void TcpTransport::readAvailable()
 {
-    thread_local QByteArray buffer(int(kReadChunk), Qt::Uninitialized);
-    while (!m_closed && m_socket->bytesAvailable() > 0) {
-        if (m_socket->bytesToWrite() > kMaxOutputBacklog) {
+    thread_local QByteArray buffer(kReadChunk, Qt::Uninitialized);
+    for (int i = 0; i < kReadsPerEvent && !m_closing && !m_closed; ++i) {
+        if (m_outBytes > kMaxOutputBacklog) {
             m_readPaused = true;
+            setReadWatch(false);
             return;
         }
-        const qint64 n = m_socket->read(buffer.data(), kReadChunk);
-        if (n <= 0)
-            break;
-        if (m_receiver)
-            m_receiver->onBytes(buffer.constData(), n);
+        const ssize_t n = ::recv(m_fd, buffer.data(), size_t(kReadChunk), 0);
+        if (n > 0) {
+            if (m_receiver)
+                m_receiver->onBytes(buffer.constData(), n);
+            if (n < kReadChunk)
+                return; // drained; level-triggered epoll reports anything that follows
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        // 0: the peer closed; < 0: reset or another error. Either way the stream is gone.
+        closeDescriptor();
+        notifyClosed();
+        return;
     }
 }
 
 void TcpTransport::write(const QByteArray &bytes)
 {
-    if (!m_closed && m_socket->state() == QAbstractSocket::ConnectedState)
-        m_socket->write(bytes);
+    if (m_closed || m_closing || m_fd < 0 || bytes.isEmpty())
+        return;
+    m_out.append(bytes);
+    m_outBytes += bytes.size();
+    // One writev per event-loop turn for everything written during it.
+    if (!m_flushQueued && !(m_writeNotifier && m_writeNotifier->isEnabled())) {
+        m_flushQueued = true;
+        QMetaObject::invokeMethod(this, &TcpTransport::flush, Qt::QueuedConnection);
+    }
+}
+
+void TcpTransport::flush()
+{
+    m_flushQueued = false;
+    while (m_fd >= 0 && !m_out.isEmpty()) {
+        iovec iov[kMaxIov];
+        int count = 0;
+        for (qsizetype i = 0; i < m_out.size() && count < kMaxIov; ++i, ++count) {
+            const qsizetype skip = i == 0 ? m_outOffset : 0;
+            iov[count].iov_base = const_cast<char *>(m_out[i].constData() + skip);
+            iov[count].iov_len = size_t(m_out[i].size() - skip);
+        }
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = size_t(count);
+        ssize_t n = ::sendmsg(m_fd, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                setWriteWatch(true);
+                return;
+            }
+            // EPIPE, ECONNRESET: the peer is gone; the read side reports it too, but a peer
+            // that is only written to must be noticed here.
+            closeDescriptor();
+            notifyClosed();
+            return;
+        }
+        m_outBytes -= n;
+        while (n > 0) {
+            const qsizetype left = m_out.first().size() - m_outOffset;
+            if (n >= left) {
+                n -= left;
+                m_out.removeFirst();
+                m_outOffset = 0;
+            } else {
+                m_outOffset += n;
+                n = 0;
+            }
+        }
+    }
+    setWriteWatch(false);
+    if (m_out.isEmpty())
+        m_out = QList<QByteArray>(); // an idle connection keeps no list storage
+    if (m_closing) {
+        closeDescriptor();
+        notifyClosed();
+        return;
+    }
+    if (m_readPaused && m_outBytes < kMaxOutputBacklog / 2) {
+        m_readPaused = false;
+        setReadWatch(true);
+        readAvailable();
+    }
+}
+
+void TcpTransport::setWriteWatch(bool on)
+{
+    if (!m_writeNotifier) {
+        if (!on)
+            return;
+        m_writeNotifier = new QSocketNotifier(m_fd, QSocketNotifier::Write, this);
+        connect(m_writeNotifier, &QSocketNotifier::activated, this, &TcpTransport::flush);
+        return;
+    }
+    if (m_writeNotifier->isEnabled() != on)
+        m_writeNotifier->setEnabled(on);
+}
+
+void TcpTransport::setReadWatch(bool on)
+{
+    if (m_readNotifier && m_readNotifier->isEnabled() != on)
+        m_readNotifier->setEnabled(on);
 }
 
 void TcpTransport::close()
 {
-    if (m_closed || m_lingerTimer)
+    if (m_closed || m_closing)
         return;
-    if (m_socket->bytesToWrite() > 0) {
-        m_lingerTimer = new QTimer(this);
-        m_lingerTimer->setSingleShot(true);
-        connect(m_lingerTimer, &QTimer::timeout, m_socket, &QTcpSocket::abort);
-        m_lingerTimer->start(kLingerMs);
+    m_closing = true;
+    setReadWatch(false);
+    if (m_outBytes > 0 && m_fd >= 0) {
+        m_linger.start(kLingerMs);
+        if (!m_flushQueued)
+            setWriteWatch(true);
+        return;
     }
-    m_socket->disconnectFromHost();
+    closeDescriptor();
+    // Never synchronously: the caller may be the receiver itself (ProtocolSink::closeTransport
+    // promises that no call comes back into the protocol).
+    m_closed = true;
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            if (m_receiver)
+                m_receiver->onTransportClosed();
+        },
+        Qt::QueuedConnection);
+}
+
+void TcpTransport::Linger::fired()
+{
+    qCInfo(lcNet, "tcp_linger_abort peer=%s unsent=%lld", m_owner.m_peer.constData(),
+           static_cast<long long>(m_owner.m_outBytes));
+    // Abort: discard what the peer would not read and send RST rather than FIN.
+    if (m_owner.m_fd >= 0) {
+        const linger abortive{1, 0};
+        ::setsockopt(m_owner.m_fd, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+    }
+    m_owner.closeDescriptor();
+    m_owner.notifyClosed();
+}
+
+void TcpTransport::closeDescriptor()
+{
+    m_linger.cancel();
+    // Notifiers are disabled before the descriptor closes (its number may be reused by the
+    // next accept) and deleted later: this may run inside one of their own signals.
+    for (QSocketNotifier *n : {m_readNotifier, m_writeNotifier}) {
+        if (n) {
+            n->setEnabled(false);
+            n->deleteLater();
+        }
+    }
+    m_readNotifier = m_writeNotifier = nullptr;
+    if (m_fd >= 0) {
+        ::close(m_fd);
+        m_fd = -1;
+    }
+    m_out.clear();
+    m_outOffset = 0;
+    m_outBytes = 0;
 }
 
 void TcpTransport::notifyClosed()
@@ -97,8 +225,6 @@ void TcpTransport::notifyClosed()
     if (m_closed)
         return;
     m_closed = true;
-    if (m_lingerTimer)
-        m_lingerTimer->stop();
     if (m_receiver)
         m_receiver->onTransportClosed();
 }

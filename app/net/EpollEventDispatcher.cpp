@@ -1,0 +1,272 @@
+#include "net/EpollEventDispatcher.h"
+
+#include <QCoreApplication>
+#include <QSocketNotifier>
+
+#include <chrono>
+#include <vector>
+
+#include <cerrno>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace ferry::net {
+
+namespace {
+// Ready descriptors taken per epoll_wait; more are simply reported by the next call.
+constexpr int kMaxEvents = 256;
+} // namespace
+
+EpollEventDispatcher::EpollEventDispatcher(QObject *parent) : QAbstractEventDispatcher(parent)
+{
+    m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
+    m_wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    Q_ASSERT(m_epoll >= 0 && m_wake >= 0);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = m_wake;
+    ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_wake, &ev);
+}
+
+EpollEventDispatcher::~EpollEventDispatcher()
+{
+    ::close(m_wake);
+    ::close(m_epoll);
+}
+
+qint64 EpollEventDispatcher::nowMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
+{
+    m_interrupted.store(false, std::memory_order_relaxed);
+    emit awake();
+    // Posted events first, as Qt's own dispatchers do. An event posted from here on calls
+    // wakeUp(), which makes the epoll_wait below return at once: nothing waits a turn.
+    QCoreApplication::sendPostedEvents();
+
+    int timeout = 0;
+    if ((flags & QEventLoop::WaitForMoreEvents) && !m_interrupted.load(std::memory_order_relaxed)) {
+        timeout = -1;
+        if (!m_deadlines.empty()) {
+            const qint64 wait = m_deadlines.begin()->first - nowMs();
+            timeout = int(std::clamp<qint64>(wait, 0, 24 * 3600 * 1000));
+        }
+    }
+    if (timeout != 0)
+        emit aboutToBlock();
+
+    epoll_event events[kMaxEvents];
+    int ready = ::epoll_wait(m_epoll, events, kMaxEvents, timeout);
+    if (ready < 0)
+        ready = 0; // EINTR: a signal; its handler wrote to a descriptor we will see next turn
+    bool handled = false;
+    bool woken = false;
+    for (int i = 0; i < ready; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == m_wake) {
+            std::uint64_t count;
+            while (::read(m_wake, &count, sizeof count) > 0) {
+            }
+            woken = true;
+            continue;
+        }
+        if (!(flags & QEventLoop::ExcludeSocketNotifiers))
+            handled |= dispatchSocket(fd, events[i].events);
+    }
+    if (!(flags & QEventLoop::X11ExcludeTimers))
+        handled |= fireTimers();
+    if (woken) {
+        QCoreApplication::sendPostedEvents();
+        handled = true;
+    }
+    return handled;
+}
+
+bool EpollEventDispatcher::dispatchSocket(int fd, std::uint32_t events)
+{
+    // Each notifier is looked up again before it is activated: the previous activation may
+    // have disabled or deleted it (or every notifier of this descriptor).
+    bool handled = false;
+    const auto activate = [&](QSocketNotifier *Watch::*which) {
+        const auto it = m_watches.find(fd);
+        if (it == m_watches.end() || !(it->second.*which))
+            return;
+        QEvent event(QEvent::SockAct);
+        QCoreApplication::sendEvent(it->second.*which, &event);
+        handled = true;
+    };
+    // Errors and hang-ups are reported to readers and writers, as poll(2)-based Qt does: the
+    // socket code learns about them from its read() or write().
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+        activate(&Watch::read);
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        activate(&Watch::write);
+    if (events & EPOLLPRI)
+        activate(&Watch::exception);
+    return handled;
+}
+
+void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
+{
+    const int fd = int(notifier->socket());
+    const auto [it, isNew] = m_watches.try_emplace(fd);
+    switch (notifier->type()) {
+    case QSocketNotifier::Read:
+        it->second.read = notifier;
+        break;
+    case QSocketNotifier::Write:
+        it->second.write = notifier;
+        break;
+    case QSocketNotifier::Exception:
+        it->second.exception = notifier;
+        break;
+    }
+    updateInterest(fd, it->second, isNew);
+}
+
+void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
+{
+    const int fd = int(notifier->socket());
+    const auto it = m_watches.find(fd);
+    if (it == m_watches.end())
+        return;
+    Watch &watch = it->second;
+    if (watch.read == notifier)
+        watch.read = nullptr;
+    if (watch.write == notifier)
+        watch.write = nullptr;
+    if (watch.exception == notifier)
+        watch.exception = nullptr;
+    updateInterest(fd, watch, false);
+    if (!watch.read && !watch.write && !watch.exception)
+        m_watches.erase(it);
+}
+
+void EpollEventDispatcher::updateInterest(int fd, Watch &watch, bool isNew)
+{
+    epoll_event ev{};
+    ev.data.fd = fd;
+    ev.events = (watch.read ? EPOLLIN : 0u) | (watch.write ? EPOLLOUT : 0u) |
+                (watch.exception ? EPOLLPRI : 0u);
+    if (ev.events == 0) {
+        // Fails with EBADF or ENOENT when the descriptor was closed first; nothing to undo then.
+        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr);
+        return;
+    }
+    // A closed descriptor leaves the epoll set by itself, and its number may come back for a
+    // new socket: ADD and MOD each fall back to the other.
+    if (::epoll_ctl(m_epoll, isNew ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) {
+        if (errno == EEXIST || errno == ENOENT)
+            ::epoll_ctl(m_epoll, isNew ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    }
+}
+
+void EpollEventDispatcher::schedule(int timerId, Timer &timer)
+{
+    m_deadlines.emplace(timer.deadline, timerId);
+}
+
+void EpollEventDispatcher::registerTimer(int timerId, qint64 interval, Qt::TimerType timerType,
+                                         QObject *object)
+{
+    Timer timer{interval, nowMs() + interval, timerType, object};
+    const auto [it, inserted] = m_timers.insert_or_assign(timerId, timer);
+    Q_UNUSED(inserted);
+    schedule(timerId, it->second);
+}
+
+bool EpollEventDispatcher::unregisterTimer(int timerId)
+{
+    const auto it = m_timers.find(timerId);
+    if (it == m_timers.end())
+        return false;
+    m_deadlines.erase({it->second.deadline, timerId});
+    m_timers.erase(it);
+    return true;
+}
+
+bool EpollEventDispatcher::unregisterTimers(QObject *object)
+{
+    bool any = false;
+    for (auto it = m_timers.begin(); it != m_timers.end();) {
+        if (it->second.object == object) {
+            m_deadlines.erase({it->second.deadline, it->first});
+            it = m_timers.erase(it);
+            any = true;
+        } else {
+            ++it;
+        }
+    }
+    return any;
+}
+
+QList<QAbstractEventDispatcher::TimerInfo>
+EpollEventDispatcher::registeredTimers(QObject *object) const
+{
+    QList<TimerInfo> list;
+    for (const auto &[id, timer] : m_timers) {
+        if (timer.object == object)
+            list.append(TimerInfo(id, int(timer.interval), timer.type));
+    }
+    return list;
+}
+
+int EpollEventDispatcher::remainingTime(int timerId)
+{
+    const auto it = m_timers.find(timerId);
+    if (it == m_timers.end())
+        return -1;
+    return int(std::max<qint64>(0, it->second.deadline - nowMs()));
+}
+
+bool EpollEventDispatcher::fireTimers()
+{
+    if (m_deadlines.empty())
+        return false;
+    const qint64 now = nowMs();
+    // Collect first, then fire: a timer of interval 0 re-armed at `now` must wait for the
+    // next turn, and handlers may start or kill any timer.
+    std::vector<int> due;
+    for (auto it = m_deadlines.begin(); it != m_deadlines.end() && it->first <= now; ++it)
+        due.push_back(it->second);
+    for (const int id : due) {
+        auto it = m_timers.find(id);
+        if (it == m_timers.end() || it->second.firing)
+            continue; // killed by an earlier handler, or its handler runs a nested loop
+        Timer &timer = it->second;
+        m_deadlines.erase({timer.deadline, id});
+        // Next deadline from the previous one keeps a steady period; after a stall, skip the
+        // missed periods instead of firing them back to back.
+        timer.deadline += timer.interval;
+        if (timer.deadline <= now)
+            timer.deadline = now + timer.interval;
+        schedule(id, timer);
+        timer.firing = true;
+        QObject *object = timer.object;
+        QTimerEvent event(id);
+        QCoreApplication::sendEvent(object, &event);
+        it = m_timers.find(id); // the handler may have killed it (rehashing the map)
+        if (it != m_timers.end())
+            it->second.firing = false;
+    }
+    return !due.empty();
+}
+
+void EpollEventDispatcher::wakeUp()
+{
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(m_wake, &one, sizeof one);
+}
+
+void EpollEventDispatcher::interrupt()
+{
+    m_interrupted.store(true, std::memory_order_relaxed);
+    wakeUp();
+}
+
+} // namespace ferry::net

@@ -1,0 +1,71 @@
+#pragma once
+// An event dispatcher for the daemon's main thread built on Linux epoll(7).
+//
+// Why: Qt's default dispatchers (glib, or poll(2) with QT_NO_GLIB) rebuild and scan the whole
+// descriptor set on every wakeup, so with 10,000 idle clients each packet costs O(connections)
+// (measured: ~43% of ferryd's CPU in the glib dispatcher during a connect burst). epoll keeps
+// the interest set in the kernel: a wakeup costs O(ready descriptors), registering or
+// unregistering a notifier is one epoll_ctl(2).
+//
+// Contract (QAbstractEventDispatcher, public API): socket notifiers, Qt timers, posted events,
+// wakeUp() from any thread, interrupt(). Timers are kept in deadline order with millisecond
+// resolution; Qt::CoarseTimer and Qt::VeryCoarseTimer are treated as precise (never early, at
+// most one loop turn late). Install it with QCoreApplication::setEventDispatcher() before the
+// QCoreApplication is created; it must only run on the thread that created it.
+#include <QAbstractEventDispatcher>
+
+#include <atomic>
+#include <cstdint>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+namespace ferry::net {
+
+class EpollEventDispatcher final : public QAbstractEventDispatcher {
+    Q_OBJECT
+public:
+    explicit EpollEventDispatcher(QObject *parent = nullptr);
+    ~EpollEventDispatcher() override;
+
+    bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
+    void registerSocketNotifier(QSocketNotifier *notifier) override;
+    void unregisterSocketNotifier(QSocketNotifier *notifier) override;
+    void registerTimer(int timerId, qint64 interval, Qt::TimerType timerType,
+                       QObject *object) override;
+    bool unregisterTimer(int timerId) override;
+    bool unregisterTimers(QObject *object) override;
+    QList<TimerInfo> registeredTimers(QObject *object) const override;
+    int remainingTime(int timerId) override;
+    void wakeUp() override;
+    void interrupt() override;
+
+private:
+    struct Watch {
+        QSocketNotifier *read = nullptr;
+        QSocketNotifier *write = nullptr;
+        QSocketNotifier *exception = nullptr;
+    };
+    struct Timer {
+        qint64 interval;
+        qint64 deadline; // steady clock, ms
+        Qt::TimerType type;
+        QObject *object;
+        bool firing = false;
+    };
+
+    static qint64 nowMs();
+    void updateInterest(int fd, Watch &watch, bool isNew);
+    bool dispatchSocket(int fd, std::uint32_t events);
+    bool fireTimers();
+    void schedule(int timerId, Timer &timer);
+
+    int m_epoll = -1;
+    int m_wake = -1; // eventfd: wakeUp() from any thread
+    std::atomic<bool> m_interrupted{false};
+    std::unordered_map<int, Watch> m_watches;     // by descriptor
+    std::unordered_map<int, Timer> m_timers;      // by timer id
+    std::set<std::pair<qint64, int>> m_deadlines; // (deadline, timer id), earliest first
+};
+
+} // namespace ferry::net
