@@ -22,7 +22,7 @@ suite=bookworm
 mirror=${FERRY_MIRROR:-http://deb.debian.org/debian}
 security=${FERRY_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
-tools="mmdebstrap qemu-user-static g++-aarch64-linux-gnu binutils-aarch64-linux-gnu"
+tools="mmdebstrap qemu-user-static g++-aarch64-linux-gnu binutils-aarch64-linux-gnu file"
 missing=""
 for pkg in $tools; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
