@@ -9,11 +9,14 @@
   it had answered with PUBREC come back as PUBREL (MQTT 5.0 4.4, MQTT-4.4.0-1, MQTT-4.3.3-7)."""
 import collections
 import os
+import socket
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ferry_harness import (PUBLISH, PUBREC, SUBACK, AckedPublisher, FerryBroker,  # noqa: E402
+from ferry_harness import (PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, AckedPublisher, FerryBroker,  # noqa: E402
                            commit_barrier, drain, number_of, parse_publish, prop_u32,
                            raw_ack, raw_connected, raw_publish, raw_subscribe)
 
@@ -115,6 +118,92 @@ class StreamToOfflineSubscribers(Kill9Test):
                                              len(numbers), len(set(numbers) - acked[tag]),
                                              len(numbers) - len(set(numbers))))
                 raw.send(b"\xe0\x00")
+
+
+class Receiver(threading.Thread):
+    """A well-behaved persistent MQTT 5.0 receiver on a raw socket, as an application would
+    run it: QoS 1 delivered on every PUBLISH (at least once); QoS 2 delivered on a PUBLISH whose
+    packet id is not awaiting PUBREL, the id kept until PUBREL (5.0 4.3.3 method B). `pending`
+    (the ids awaiting PUBREL) is the session state the client keeps across reconnects, so a
+    second Receiver is given the first one's. Runs until the connection ends or `deadline_s`."""
+
+    def __init__(self, port, client_id, pending, delivered, deadline_s=20.0):
+        super().__init__(daemon=True)
+        self.raw = persistent(port, client_id, 5)
+        self.pending, self.delivered = pending, delivered
+        self.deadline_s = deadline_s
+
+    def run(self):
+        deadline = time.monotonic() + self.deadline_s
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    ptype, flags, body = self.raw.read_packet(0.5)
+                except socket.timeout:
+                    continue
+                if ptype == PUBLISH:
+                    msg = parse_publish(flags, body, 5)
+                    if msg["qos"] == 1:
+                        self.delivered.append(msg["payload"])
+                        self.raw.send(raw_ack(PUBACK, msg["mid"]))
+                    elif msg["qos"] == 2:
+                        if msg["mid"] not in self.pending:
+                            self.pending.add(msg["mid"])
+                            self.delivered.append(msg["payload"])
+                        self.raw.send(raw_ack(PUBREC, msg["mid"]))
+                elif ptype == PUBREL:
+                    mid = int.from_bytes(body[:2], "big")
+                    self.pending.discard(mid)
+                    self.raw.send(raw_ack(PUBCOMP, mid))
+        except (EOFError, OSError):
+            pass
+        finally:
+            self.raw.close()
+
+
+class StreamToOnlineSubscriber(Kill9Test):
+    def test_qos2_exactly_once_to_an_online_persistent_subscriber_across_kill9(self):
+        """The subscriber is connected and completes every flow while the QoS 1 and QoS 2
+        streams run; ferryd is killed mid-stream; the subscriber reconnects (keeping its
+        session state) and goes on. Every acknowledged message reaches the application, QoS 2
+        exactly once: a QoS 2 PUBLISH the subscriber may already hold must come back with its
+        original packet id (or as PUBREL), never under a new id."""
+        port = self.broker.port
+        raw = persistent(port, "k9-online", 5)
+        self.assertEqual(subscribe(raw, "k9o/#", 2, 5), 2)
+        raw.close()
+        commit_barrier(port)
+        pending, delivered = set(), []
+        first = Receiver(port, "k9-online", pending, delivered)
+        first.start()
+        p1 = AckedPublisher(port, "k9o-pub1", "k9o/q1", 1, "q1", version=5)
+        p2 = AckedPublisher(port, "k9o-pub2", "k9o/q2", 2, "q2", version=5)
+        for p in (p1, p2):
+            p.start()
+        ok = p1.wait_acked(300, 15.0) and p2.wait_acked(300, 15.0)
+        self.broker.kill9()
+        for t in (p1, p2, first):
+            t.join(10.0)
+            self.assertFalse(t.is_alive())
+        self.assertTrue(ok, "only %d / %d acknowledged" % (len(p1.acked), len(p2.acked)))
+        self.broker.start()
+        second = Receiver(self.broker.port, "k9-online", pending, delivered, deadline_s=3.0)
+        self.assertEqual(second.raw.connack[0] & 1, 1, "session present")
+        second.start()
+        second.join(10.0)
+        got = collections.defaultdict(list)
+        for payload in delivered:
+            tag, n = number_of(payload)
+            got[tag].append(n)
+        for tag, p in (("q1", p1), ("q2", p2)):
+            missing = sorted(set(p.acked) - set(got[tag]))
+            self.assertEqual(missing[:20], [], "%s: %d acknowledged never delivered"
+                             % (tag, len(missing)))
+            dups = sorted(n for n, c in collections.Counter(got[tag]).items() if c > 1)
+            print("online %s: acked=%d delivered=%d duplicates=%s" % (
+                tag, len(p.acked), len(got[tag]), dups[:10]))
+            if tag == "q2":
+                self.assertEqual(dups, [], "QoS 2 delivered twice to the application")
 
 
 class OnlineSubscriberThatNeverAcks:
