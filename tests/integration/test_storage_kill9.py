@@ -40,8 +40,10 @@ def persistent(port, client_id, version):
 
 
 class Kill9Test(unittest.TestCase):
+    STORAGE_TOML = ""   # keys that continue the harness's [storage] table
+
     def setUp(self):
-        self.broker = FerryBroker(extra_toml=TOML)
+        self.broker = FerryBroker(extra_toml=self.STORAGE_TOML + TOML)
         self.broker.start()
         self.addCleanup(self.broker.cleanup)
         self.addCleanup(self.broker.stop)
@@ -127,10 +129,10 @@ class Receiver(threading.Thread):
     (the ids awaiting PUBREL) is the session state the client keeps across reconnects, so a
     second Receiver is given the first one's. Runs until the connection ends or `deadline_s`."""
 
-    def __init__(self, port, client_id, pending, delivered, deadline_s=20.0):
+    def __init__(self, port, client_id, pending, delivered, trace, deadline_s=20.0):
         super().__init__(daemon=True)
         self.raw = persistent(port, client_id, 5)
-        self.pending, self.delivered = pending, delivered
+        self.pending, self.delivered, self.trace = pending, delivered, trace
         self.deadline_s = deadline_s
 
     def run(self):
@@ -143,6 +145,7 @@ class Receiver(threading.Thread):
                     continue
                 if ptype == PUBLISH:
                     msg = parse_publish(flags, body, 5)
+                    self.trace.append(("PUBLISH", msg["mid"], msg["dup"], msg["payload"][:9]))
                     if msg["qos"] == 1:
                         self.delivered.append(msg["payload"])
                         self.raw.send(raw_ack(PUBACK, msg["mid"]))
@@ -153,6 +156,7 @@ class Receiver(threading.Thread):
                         self.raw.send(raw_ack(PUBREC, msg["mid"]))
                 elif ptype == PUBREL:
                     mid = int.from_bytes(body[:2], "big")
+                    self.trace.append(("PUBREL", mid))
                     self.pending.discard(mid)
                     self.raw.send(raw_ack(PUBCOMP, mid))
         except (EOFError, OSError):
@@ -162,6 +166,9 @@ class Receiver(threading.Thread):
 
 
 class StreamToOnlineSubscriber(Kill9Test):
+    # The PUBREL write-ahead bug (PubrelWriteAhead reproduces it every time) makes this fail
+    # about one run in five: an expected failure would pass unexpectedly the other runs.
+    @unittest.skip("flaky-red until PUBREL waits for its commit: see PubrelWriteAhead")
     def test_qos2_exactly_once_to_an_online_persistent_subscriber_across_kill9(self):
         """The subscriber is connected and completes every flow while the QoS 1 and QoS 2
         streams run; ferryd is killed mid-stream; the subscriber reconnects (keeping its
@@ -173,8 +180,8 @@ class StreamToOnlineSubscriber(Kill9Test):
         self.assertEqual(subscribe(raw, "k9o/#", 2, 5), 2)
         raw.close()
         commit_barrier(port)
-        pending, delivered = set(), []
-        first = Receiver(port, "k9-online", pending, delivered)
+        pending, delivered, trace = set(), [], []
+        first = Receiver(port, "k9-online", pending, delivered, trace)
         first.start()
         p1 = AckedPublisher(port, "k9o-pub1", "k9o/q1", 1, "q1", version=5)
         p2 = AckedPublisher(port, "k9o-pub2", "k9o/q2", 2, "q2", version=5)
@@ -187,7 +194,9 @@ class StreamToOnlineSubscriber(Kill9Test):
             self.assertFalse(t.is_alive())
         self.assertTrue(ok, "only %d / %d acknowledged" % (len(p1.acked), len(p2.acked)))
         self.broker.start()
-        second = Receiver(self.broker.port, "k9-online", pending, delivered, deadline_s=3.0)
+        trace.append(("RESTART",))
+        second = Receiver(self.broker.port, "k9-online", pending, delivered, trace,
+                          deadline_s=3.0)
         self.assertEqual(second.raw.connack[0] & 1, 1, "session present")
         second.start()
         second.join(10.0)
@@ -203,7 +212,67 @@ class StreamToOnlineSubscriber(Kill9Test):
             print("online %s: acked=%d delivered=%d duplicates=%s" % (
                 tag, len(p.acked), len(got[tag]), dups[:10]))
             if tag == "q2":
-                self.assertEqual(dups, [], "QoS 2 delivered twice to the application")
+                relevant = [e for e in trace if e[0] != "PUBLISH" or e[3] in
+                            {b"q2-%06d" % n for n in dups}]
+                self.assertEqual(dups, [], "QoS 2 delivered twice to the application; "
+                                 "trace of those: %r" % relevant[-40:])
+
+
+class PubrelWriteAhead(Kill9Test):
+    STORAGE_TOML = 'sync = "full"\n'   # longer commits: a wider window for the kill
+
+    # Bug in /tmp/ferry-bugs.md: PUBREL is sent before markReleased commits (failed 6 of 6).
+    @unittest.expectedFailure
+    def test_qos2_completed_flow_not_resent_as_publish_after_kill9_MQTT_4_3_3(self):
+        """Once the broker sent PUBREL and the subscriber answered PUBCOMP, the packet id is
+        free on the subscriber's side: "After it has sent a PUBCOMP, the receiver MUST treat
+        any subsequent PUBLISH packet that contains that Packet Identifier as being a new
+        Application Message" (5.0 4.3.3). So the broker must never send that PUBLISH again,
+        even after kill -9: its "released" state must be on disk before the PUBREL leaves.
+        A stream of large durable messages keeps the writer busy, and ferryd is killed right
+        after the PUBRELs arrive."""
+        port = self.broker.port
+        sink = persistent(port, "wa-sink", 5)
+        self.assertEqual(subscribe(sink, "load/#", 1, 5), 1)
+        sink.close()
+        sub = self.track(persistent(port, "wa-sub", 5))
+        self.assertEqual(subscribe(sub, "wa/#", 2, 5), 2)
+        pub = self.track(raw_connected(port, "wa-pub", version=5))
+        for i in range(5):
+            pub.send(raw_publish("wa/q2", b"wa-%d" % i, qos=2, mid=i + 1, version=5))
+        mids = {}
+        for _ in range(20):
+            if len(mids) == 5:
+                break
+            ptype, flags, body = sub.read_packet(5.0)
+            if ptype == PUBLISH:
+                msg = parse_publish(flags, body, 5)
+                mids[msg["mid"]] = msg["payload"]
+        self.assertEqual(len(mids), 5)
+        commit_barrier(port)   # the in-flight QoS 2 deliveries are on disk
+        load = AckedPublisher(port, "wa-load", "load/t", 1, "L", version=5, window=8,
+                              size=256 * 1024)
+        load.start()
+        self.addCleanup(load.join, 10.0)
+        self.assertTrue(load.wait_acked(4, 10.0), "the load stream runs")
+        for mid in mids:
+            sub.send(raw_ack(PUBREC, mid))
+        rels = set()
+        for _ in range(20):
+            if len(rels) == 5:
+                break
+            ptype, _, body = sub.read_packet(5.0)
+            if ptype == PUBREL:
+                mid = int.from_bytes(body[:2], "big")
+                rels.add(mid)
+                sub.send(raw_ack(PUBCOMP, mid))
+        self.broker.kill9()
+        self.assertEqual(rels, set(mids))
+        self.broker.start()
+        back = self.track(persistent(self.broker.port, "wa-sub", 5))
+        again = [m for kind, m in drain(back, 5, idle=1.0) if kind == "PUBLISH"]
+        self.assertEqual([(m["mid"], m["payload"]) for m in again], [],
+                         "QoS 2 messages whose flow completed were published again")
 
 
 class OnlineSubscriberThatNeverAcks:
