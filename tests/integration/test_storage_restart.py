@@ -15,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ferry_harness import (PUBACK, PUBLISH, SUBACK, SUBSCRIBE, UNSUBACK,  # noqa: E402
+from ferry_harness import (PUBACK, SUBACK, SUBSCRIBE, UNSUBACK,  # noqa: E402
                            FerryBroker, commit_barrier, drain, packet, parse_properties,
                            prop_str, prop_u32, raw_connected, raw_publish, raw_subscribe, utf8,
                            varint)
