@@ -69,6 +69,7 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
     for (int i = 0; i < ready; ++i) {
         const int fd = events[i].data.fd;
         if (fd == m_wake) {
+            m_wakePending.store(false, std::memory_order_release);
             std::uint64_t count;
             while (::read(m_wake, &count, sizeof count) > 0) {
             }
@@ -259,6 +260,8 @@ bool EpollEventDispatcher::fireTimers()
 
 void EpollEventDispatcher::wakeUp()
 {
+    if (m_wakePending.exchange(true, std::memory_order_acq_rel))
+        return; // the descriptor is already readable: the loop will wake
     const std::uint64_t one = 1;
     [[maybe_unused]] const ssize_t n = ::write(m_wake, &one, sizeof one);
 }

