@@ -8,6 +8,8 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
 
 #include <chrono>
 #include <QLoggingCategory>
@@ -120,6 +122,11 @@ bool Daemon::start()
 {
     if (!openStorage())
         return false;
+    const QString rulesStore = QFileInfo(m_config.storage.path).absoluteDir().filePath(QStringLiteral("rules.db"));
+    m_rules = std::make_unique<RuleWiring>(m_broker, m_config.rules.dir, rulesStore, this);
+    if (!m_rules->reload(m_config.rules.dir))
+        return false;   // at start-up a broken rule file is an error, not a silent gap
+    connect(&m_sys, &core::SysPublisher::published, m_rules.get(), &RuleWiring::publishMetrics);
     for (const config::ListenerConfig &lc : m_config.listeners) {
         auto slot = std::make_unique<ListenerSlot>();
         slot->config = lc;
@@ -176,7 +183,7 @@ void Daemon::accept(ListenerSlot &slot, net::Transport *transport)
         transport->deleteLater();
         return;
     }
-    auto *connection = new mqtt::Connection(transport, m_broker, slot.protocol, slot.adapter, nullptr, this);
+    auto *connection = new mqtt::Connection(transport, m_broker, slot.protocol, slot.adapter, m_rules.get(), this);
     connection->start();
 }
 
@@ -211,6 +218,7 @@ void Daemon::reload()
         applyLogLevel(m_config.log.level);
         applyLimits();
         m_sys.setInterval(m_config.sys.interval);
+        m_rules->reload(m_config.rules.dir);
         qCInfo(lcDaemon, "reloaded applied=[%s] needs_restart=[%s]", qPrintable(applied.join(',')),
                qPrintable(needsRestart.join(',')));
     }

@@ -6,6 +6,7 @@
 #include "core/SysPublisher.h"
 #include "mqtt/Adapter.h"
 #include "mqtt/ProtocolSettings.h"
+#include "RuleWiring.h"
 #include "net/Listener.h"
 #include "storage/Store.h"
 #include "storage/StorePersistence.h"
@@ -55,6 +56,7 @@ private:
     std::unique_ptr<storage::StorePersistence> m_persistence;
     core::Broker m_broker;
     core::SysPublisher m_sys;
+    std::unique_ptr<RuleWiring> m_rules;
     std::vector<std::unique_ptr<ListenerSlot>> m_listeners;
     QSocketNotifier *m_signalNotifier = nullptr;
     bool m_stopping = false;

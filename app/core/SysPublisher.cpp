@@ -65,6 +65,7 @@ void SysPublisher::publishAll()
     m_lastReceived = s.messagesReceived;
     m_lastSent = s.messagesSent;
     m_lastAtMs = now;
+    emit published();
 }
 
 } // namespace ferry::core

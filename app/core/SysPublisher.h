@@ -20,6 +20,10 @@ public:
     // Publishes now (also called by the timer).
     void publishAll();
 
+signals:
+    // After each publication: other parts ($SYS/rules/...) publish theirs.
+    void published();
+
 private:
     void publishValue(const QByteArray &topic, const QByteArray &value);
 
