@@ -7,7 +7,7 @@ BUILD="cmake ninja-build g++ pkg-config
   qt6-base-dev qt6-websockets-dev qt6-httpserver-dev
   libsqlite3-dev liblua5.4-dev libtomlplusplus-dev libsimdjson-dev libsystemd-dev"
 # Real peers the tests speak to.
-TEST="mosquitto mosquitto-clients python3 python3-paho-mqtt sqlite3 procps"
+TEST="mosquitto mosquitto-clients python3 python3-paho-mqtt sqlite3 procps systemd man-db"
 # Extra sets by argument: `deps.sh deb` adds the packaging tools.
 DEB="debhelper devscripts lintian fakeroot dpkg-dev systemd"
 
