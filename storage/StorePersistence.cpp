@@ -1,10 +1,9 @@
 #include "storage/StorePersistence.h"
 
 #include "core/Session.h"
+#include "storage/DeliveryCodec.h"
 
-#include <QDataStream>
 #include <QHash>
-#include <QIODevice>
 #include <QLoggingCategory>
 
 #include "storage/StorageLog.h"
@@ -47,28 +46,6 @@ Completion logFailure(const char *what)
 } // namespace
 
 StorePersistence::StorePersistence(Store &store) : m_store(store) {}
-
-QByteArray StorePersistence::encodeTag(const core::Delivery &delivery)
-{
-    if (delivery.subscriptionIds.isEmpty() && delivery.shareGroup.isEmpty())
-        return {};
-    QByteArray tag;
-    QDataStream out(&tag, QIODevice::WriteOnly);
-    out << quint8(1) << delivery.subscriptionIds << delivery.shareGroup;
-    return tag;
-}
-
-void StorePersistence::decodeTag(const QByteArray &tag, core::Delivery *delivery)
-{
-    if (tag.isEmpty())
-        return;
-    QDataStream in(tag);
-    quint8 version = 0;
-    in >> version;
-    if (version != 1)
-        return;
-    in >> delivery->subscriptionIds >> delivery->shareGroup;
-}
 
 std::uint32_t StorePersistence::encodeOptions(const core::SubscriptionOptions &o)
 {
@@ -138,11 +115,8 @@ bool StorePersistence::load(std::int64_t nowMs, QList<core::RestoredSession> *se
         rs.entries.reserve(entries.size());
         for (const StoredEntry &e : entries) {
             core::RestoredEntry re;
-            re.delivery.message = e.message;
-            re.delivery.qos = e.meta.qos;
-            re.delivery.retain = e.meta.retain;
+            re.delivery = DeliveryCodec::delivery(e);
             re.delivery.storageSeq = e.seq;
-            decodeTag(e.meta.tag, &re.delivery);
             re.packetId = e.packetId;
             re.state = e.state == EntryState::Queued     ? core::RestoredEntry::State::Queued
                        : e.state == EntryState::Inflight ? core::RestoredEntry::State::Inflight
@@ -165,8 +139,7 @@ bool StorePersistence::load(std::int64_t nowMs, QList<core::RestoredSession> *se
 std::uint64_t StorePersistence::queueOf(core::Session &session)
 {
     if (session.persistenceId() == 0) {
-        // Synchronous: waits for the writer's current batch. Happens once per new persistent
-        // session (a CONNECT), never per message.
+        // Once per new persistent session (a CONNECT), never per message.
         StorageStatus status = StorageStatus::Ok;
         session.setPersistenceId(
             m_store.queueId(queueName(session.clientId()), QueueKind::MqttSession, &status));
@@ -218,12 +191,7 @@ QList<std::uint64_t> StorePersistence::append(const QList<core::DurableTarget> &
     QList<QueueTarget> queueTargets;
     queueTargets.reserve(targets.size());
     for (const core::DurableTarget &t : targets) {
-        QueueTarget q;
-        q.queueId = queueOf(*t.session);
-        q.meta.qos = t.delivery->qos;
-        q.meta.retain = t.delivery->retain;
-        q.meta.tag = encodeTag(*t.delivery);
-        queueTargets.append(std::move(q));
+        queueTargets.append({queueOf(*t.session), DeliveryCodec::meta(*t.delivery)});
     }
     return m_store.appendMany(queueTargets, message, wrap(std::move(done)));
 }

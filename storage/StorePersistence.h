@@ -39,8 +39,6 @@ public:
     void deleteWill(const QByteArray &clientId) override;
 
     // Pure helpers, public for the unit test.
-    static QByteArray encodeTag(const core::Delivery &delivery);
-    static void decodeTag(const QByteArray &tag, core::Delivery *delivery);
     static std::uint32_t encodeOptions(const core::SubscriptionOptions &options);
     static core::SubscriptionOptions decodeOptions(std::uint32_t word, std::uint32_t identifier);
 
