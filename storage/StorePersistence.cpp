@@ -86,6 +86,12 @@ bool StorePersistence::load(std::int64_t nowMs, QList<core::RestoredSession> *se
     QHash<QByteArray, QList<QPair<QByteArray, core::SubscriptionOptions>>> byClient;
     for (const StoredSubscription &s : subscriptions)
         byClient[s.clientId].append({s.filter, decodeOptions(s.options, s.subscriptionId)});
+    const QList<StoredInboundId> inbound = m_store.loadInboundQos2(&status);
+    if (status != StorageStatus::Ok)
+        return fail("inbound QoS 2 packet ids");
+    QHash<QByteArray, QList<std::uint16_t>> inboundByClient;
+    for (const StoredInboundId &id : inbound)
+        inboundByClient[id.clientId].append(id.packetId);
 
     for (const StoredSession &s : stored) {
         const std::uint64_t queue =
@@ -109,6 +115,7 @@ bool StorePersistence::load(std::int64_t nowMs, QList<core::RestoredSession> *se
         rs.disconnectedAtMs = s.disconnectedAtMs;
         rs.persistenceId = queue;
         rs.subscriptions = byClient.value(s.clientId);
+        rs.inboundQos2 = inboundByClient.value(s.clientId);
         const QList<StoredEntry> entries = m_store.load(queue, nowMs, &status);
         if (status != StorageStatus::Ok)
             return fail("session queue entries");
@@ -197,17 +204,31 @@ QList<std::uint64_t> StorePersistence::append(const QList<core::DurableTarget> &
 }
 
 void StorePersistence::markInflight(core::Session &session, std::uint64_t seq,
-                                    std::uint16_t packetId)
+                                    std::uint16_t packetId, core::PersistDone done)
 {
     m_store.setEntryState(queueOf(session), seq, EntryState::Inflight, packetId,
-                          logFailure("mark inflight"));
+                          done ? wrap(std::move(done)) : logFailure("mark inflight"));
 }
 
 void StorePersistence::markReleased(core::Session &session, std::uint64_t seq,
-                                    std::uint16_t packetId)
+                                    std::uint16_t packetId, core::PersistDone done)
 {
     m_store.setEntryState(queueOf(session), seq, EntryState::Released, packetId,
-                          logFailure("mark released"));
+                          done ? wrap(std::move(done)) : logFailure("mark released"));
+}
+
+void StorePersistence::addInboundQos2(core::Session &session, std::uint16_t packetId,
+                                      core::PersistDone done)
+{
+    m_store.addInboundQos2(session.clientId(), packetId,
+                           done ? wrap(std::move(done)) : logFailure("add inbound qos2"));
+}
+
+void StorePersistence::removeInboundQos2(core::Session &session, std::uint16_t packetId,
+                                         core::PersistDone done)
+{
+    m_store.removeInboundQos2(session.clientId(), packetId,
+                              done ? wrap(std::move(done)) : logFailure("remove inbound qos2"));
 }
 
 void StorePersistence::remove(core::Session &session, std::uint64_t seq)

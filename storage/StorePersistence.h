@@ -30,8 +30,14 @@ public:
     void deleteSubscription(core::Session &session, const QByteArray &filter) override;
     QList<std::uint64_t> append(const QList<core::DurableTarget> &targets,
                                 const core::Message &message, core::PersistDone done) override;
-    void markInflight(core::Session &session, std::uint64_t seq, std::uint16_t packetId) override;
-    void markReleased(core::Session &session, std::uint64_t seq, std::uint16_t packetId) override;
+    void markInflight(core::Session &session, std::uint64_t seq, std::uint16_t packetId,
+                      core::PersistDone done) override;
+    void markReleased(core::Session &session, std::uint64_t seq, std::uint16_t packetId,
+                      core::PersistDone done) override;
+    void addInboundQos2(core::Session &session, std::uint16_t packetId,
+                        core::PersistDone done) override;
+    void removeInboundQos2(core::Session &session, std::uint16_t packetId,
+                           core::PersistDone done) override;
     void remove(core::Session &session, std::uint64_t seq) override;
     void setRetained(const core::Message &message, core::PersistDone done) override;
     void saveWill(const QByteArray &clientId, const core::Message &will,

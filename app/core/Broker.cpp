@@ -343,6 +343,8 @@ void Broker::restore(const QList<RestoredSession> &sessions, const QList<Message
         }
         for (const RestoredEntry &entry : rs.entries)
             session->restore(entry);
+        for (std::uint16_t packetId : rs.inboundQos2)
+            session->restoreInboundQos2(packetId);
         ++m_stats.clientsDisconnected;
         m_sessions.emplace(rs.clientId, std::move(session));
     }

@@ -44,9 +44,16 @@ public:
     // (same order); `done` runs after the commit.
     virtual QList<std::uint64_t> append(const QList<DurableTarget> &targets, const Message &message,
                                         PersistDone done) = 0;
-    // Delivery progress (spec 4.4: resend PUBLISH or PUBREL after a restart).
-    virtual void markInflight(Session &session, std::uint64_t seq, std::uint16_t packetId) = 0;
-    virtual void markReleased(Session &session, std::uint64_t seq, std::uint16_t packetId) = 0;
+    // Delivery progress (spec 4.4: resend PUBLISH or PUBREL after a restart). `done` may be
+    // empty.
+    virtual void markInflight(Session &session, std::uint64_t seq, std::uint16_t packetId,
+                              PersistDone done) = 0;
+    virtual void markReleased(Session &session, std::uint64_t seq, std::uint16_t packetId,
+                              PersistDone done) = 0;
+    // Inbound QoS 2 packet ids between PUBREC and PUBREL (spec 4.3.3), so that a PUBLISH the
+    // client resends after a restart is still recognised as a duplicate.
+    virtual void addInboundQos2(Session &session, std::uint16_t packetId, PersistDone done) = 0;
+    virtual void removeInboundQos2(Session &session, std::uint16_t packetId, PersistDone done) = 0;
     // Acknowledged, dropped or expired.
     virtual void remove(Session &session, std::uint64_t seq) = 0;
 
@@ -72,6 +79,7 @@ struct RestoredSession {
     std::uint64_t persistenceId = 0;
     QList<QPair<QByteArray, SubscriptionOptions>> subscriptions;
     QList<RestoredEntry> entries;
+    QList<std::uint16_t> inboundQos2;
 };
 
 struct RestoredWill {

@@ -4,8 +4,11 @@
 #include "core/MemorySessionQueue.h"
 
 #include <QDateTime>
+#include <QLoggingCategory>
 
 #include <algorithm>
+
+Q_DECLARE_LOGGING_CATEGORY(lcCore)
 
 namespace ferry::core {
 
@@ -51,10 +54,11 @@ void Session::resumeDelivery()
     // set and PUBREL packets, in their original order, before anything new.
     for (auto &entry : m_inflight) {
         if (entry.state == InflightState::AwaitPubcomp) {
-            m_output->sendPubrel(entry.packetId);
-            entry.onWire = true;
-        } else {
-            entry.onWire = false;   // resent by pump() within the new window
+            if (!entry.awaitingCommit)   // else its commit sends it
+                m_output->sendPubrel(entry.packetId);
+        } else if (entry.onWire) {
+            entry.onWire = false;   // resent by transmit() within the new window
+            ++m_notOnWire;
         }
     }
     pump();
@@ -78,17 +82,42 @@ void Session::restore(const RestoredEntry &entry)
     case RestoredEntry::State::Queued:
         m_queue->push(entry.delivery);
         break;
-    case RestoredEntry::State::Inflight:
-        m_inflight.push_back({entry.packetId,
-                              entry.delivery.qos == 1 ? InflightState::AwaitPuback : InflightState::AwaitPubrec,
-                              entry.delivery});
-        m_lastPacketId = std::max(m_lastPacketId, entry.packetId);
-        break;
-    case RestoredEntry::State::Released:
-        m_inflight.push_back({entry.packetId, InflightState::AwaitPubcomp, entry.delivery});
+    case RestoredEntry::State::Inflight: {
+        Inflight inflight{entry.packetId,
+                          entry.delivery.qos == 1 ? InflightState::AwaitPuback : InflightState::AwaitPubrec,
+                          entry.delivery};
+        inflight.sent = true;   // its id was written just before it was sent
+        m_inflight.push_back(std::move(inflight));
+        ++m_notOnWire;
         m_lastPacketId = std::max(m_lastPacketId, entry.packetId);
         break;
     }
+    case RestoredEntry::State::Released: {
+        Inflight inflight{entry.packetId, InflightState::AwaitPubcomp, entry.delivery};
+        inflight.onWire = inflight.sent = true;
+        m_inflight.push_back(std::move(inflight));
+        m_lastPacketId = std::max(m_lastPacketId, entry.packetId);
+        break;
+    }
+    }
+}
+
+bool Session::addInboundQos2(std::uint16_t packetId, PersistDone done)
+{
+    m_inboundQos2.insert(packetId);
+    if (!m_persistence)
+        return false;
+    m_persistence->addInboundQos2(*this, packetId, std::move(done));
+    return true;
+}
+
+bool Session::removeInboundQos2(std::uint16_t packetId, PersistDone done, bool *written)
+{
+    const bool known = m_inboundQos2.remove(packetId);
+    *written = known && m_persistence;
+    if (*written)
+        m_persistence->removeInboundQos2(*this, packetId, std::move(done));
+    return known;
 }
 
 Session::EnqueueResult Session::enqueue(Delivery delivery)
@@ -122,43 +151,97 @@ bool Session::sendNow(Delivery &&delivery)
     if (delivery.qos == 0)
         return m_output->sendPublish(delivery, 0, false);
     const std::uint16_t id = nextPacketId();
-    if (!m_output->sendPublish(delivery, id, false)) {
-        forget(delivery);
+    Inflight entry{id, delivery.qos == 1 ? InflightState::AwaitPuback : InflightState::AwaitPubrec,
+                   std::move(delivery)};
+    const std::uint64_t seq = entry.delivery.storageSeq;
+    if (m_persistence && seq != 0) {
+        // The packet id goes to disk so that a restart resends with the original id and DUP
+        // (spec 4.4), in the original order (4.6). QoS 1 may leave before that commits (a
+        // duplicate is allowed); QoS 2 may not.
+        entry.awaitingCommit = entry.delivery.qos == 2;
+        m_persistence->markInflight(*this, seq, id,
+                                    entry.awaitingCommit ? markDone(id, seq) : PersistDone());
+    }
+    if (entry.awaitingCommit || m_notOnWire != 0) {
+        // Held: it goes out from transmit(), behind what waits before it.
+        m_inflight.push_back(std::move(entry));
+        ++m_notOnWire;
+        return true;
+    }
+    if (!m_output->sendPublish(entry.delivery, id, false)) {
+        forget(entry.delivery);
         return false;
     }
-    // QoS 2 needs its packet id to survive a restart (exactly once: a resend must carry the
-    // id the client may already hold). QoS 1 may be resent under a new id.
-    if (delivery.qos == 2 && m_persistence && delivery.storageSeq != 0)
-        m_persistence->markInflight(*this, delivery.storageSeq, id);
-    m_inflight.push_back({id,
-                          delivery.qos == 1 ? InflightState::AwaitPuback : InflightState::AwaitPubrec,
-                          std::move(delivery)});
+    entry.onWire = entry.sent = true;
+    m_inflight.push_back(std::move(entry));
     return true;
 }
 
-int Session::onWireCount() const
+PersistDone Session::markDone(std::uint16_t packetId, std::uint64_t seq)
 {
-    int n = 0;
-    for (const auto &entry : m_inflight)
-        n += entry.onWire ? 1 : 0;
-    return n;
+    return [self = std::weak_ptr<Session *>(m_self), packetId, seq](PersistStatus status) {
+        if (auto alive = self.lock())
+            (*alive)->onMarkCommitted(packetId, seq, status);
+    };
+}
+
+void Session::onMarkCommitted(std::uint16_t packetId, std::uint64_t seq, PersistStatus status)
+{
+    auto it = findInflight(packetId);
+    if (it == m_inflight.end() || it->delivery.storageSeq != seq || !it->awaitingCommit)
+        return;   // acknowledged, handed over or dropped meanwhile
+    if (status != PersistStatus::Ok) {
+        // Sending anyway keeps the stream going; only a crash before the state is written
+        // again could now repeat this message.
+        qCWarning(lcCore, "delivery_state_not_stored client_id=%s packet_id=%u",
+                  m_clientId.constData(), packetId);
+    }
+    it->awaitingCommit = false;
+    if (it->state == InflightState::AwaitPubcomp) {
+        if (m_output)
+            m_output->sendPubrel(packetId);
+        return;
+    }
+    pump();
+}
+
+std::vector<Session::Inflight>::iterator Session::eraseInflight(std::vector<Inflight>::iterator it)
+{
+    if (!it->onWire)
+        --m_notOnWire;
+    return m_inflight.erase(it);
+}
+
+void Session::transmit()
+{
+    if (!m_output || m_notOnWire == 0)
+        return;
+    int onWire = int(m_inflight.size()) - m_notOnWire;
+    for (auto it = m_inflight.begin(); it != m_inflight.end() && onWire < window();) {
+        if (it->onWire) {
+            ++it;
+            continue;
+        }
+        if (it->awaitingCommit)
+            break;   // what follows waits behind it: the wire order stays the original order
+        if (!m_output->sendPublish(it->delivery, it->packetId, it->sent)) {
+            forget(it->delivery);
+            it = eraseInflight(it);
+            continue;
+        }
+        it->onWire = it->sent = true;
+        --m_notOnWire;
+        ++onWire;
+        ++it;
+    }
 }
 
 void Session::pump()
 {
     if (!m_output)
         return;
-    int onWire = onWireCount();
-    // First what was in flight before a reconnect, with DUP set and its old packet id.
-    for (auto &entry : m_inflight) {
-        if (onWire >= window())
-            return;
-        if (!entry.onWire) {
-            m_output->sendPublish(entry.delivery, entry.packetId, true);
-            entry.onWire = true;
-            ++onWire;
-        }
-    }
+    // First what was in flight before a reconnect (DUP set, its old packet id) or held.
+    transmit();
     const std::int64_t now = QDateTime::currentMSecsSinceEpoch();
     while (m_output && m_inflight.size() < window()) {
         std::optional<Delivery> next = m_queue->pop();
@@ -169,8 +252,7 @@ void Session::pump()
             forget(*next);
             continue;
         }
-        if (!sendNow(std::move(*next)))
-            ++m_stats.messagesDropped;
+        sendNow(std::move(*next));   // a message too large for the client is counted there
     }
 }
 
@@ -198,7 +280,7 @@ bool Session::onPuback(std::uint16_t packetId)
     if (it == m_inflight.end() || it->state != InflightState::AwaitPuback)
         return false;
     forget(it->delivery);
-    m_inflight.erase(it);
+    eraseInflight(it);
     pump();
     return true;
 }
@@ -211,16 +293,23 @@ bool Session::onPubrec(std::uint16_t packetId, bool failed)
     if (failed) {
         // Spec 4.3.3: a PUBREC with a reason code >= 0x80 ends the exchange.
         forget(it->delivery);
-        m_inflight.erase(it);
+        eraseInflight(it);
         pump();
         return true;
     }
+    if (!it->onWire) {   // answered before its resend after a reconnect
+        it->onWire = true;
+        --m_notOnWire;
+    }
     it->state = InflightState::AwaitPubcomp;
     it->delivery.message = Message();   // the payload is not needed any more
-    if (m_persistence && it->delivery.storageSeq != 0)
-        m_persistence->markReleased(*this, it->delivery.storageSeq, packetId);
-    if (m_output)
+    if (m_persistence && it->delivery.storageSeq != 0) {
+        it->awaitingCommit = true;   // the PUBREL leaves when "released" is on disk
+        m_persistence->markReleased(*this, it->delivery.storageSeq, packetId,
+                                    markDone(packetId, it->delivery.storageSeq));
+    } else if (m_output) {
         m_output->sendPubrel(packetId);
+    }
     return true;
 }
 
@@ -230,7 +319,7 @@ bool Session::onPubcomp(std::uint16_t packetId)
     if (it == m_inflight.end() || it->state != InflightState::AwaitPubcomp)
         return false;
     forget(it->delivery);
-    m_inflight.erase(it);
+    eraseInflight(it);
     pump();
     return true;
 }
@@ -244,7 +333,7 @@ std::vector<Delivery> Session::takeSharedDeliveries(const QByteArray &group)
     for (auto it = m_inflight.begin(); it != m_inflight.end();) {
         if (it->state == InflightState::AwaitPuback && it->delivery.shareGroup == group) {
             taken.push_back(std::move(it->delivery));
-            it = m_inflight.erase(it);
+            it = eraseInflight(it);
         } else {
             ++it;
         }

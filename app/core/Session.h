@@ -81,7 +81,18 @@ public:
     bool onPubcomp(std::uint16_t packetId);
 
     // Inbound QoS 2: ids received with PUBREC sent and no PUBREL yet (spec 4.3.3).
-    QSet<std::uint16_t> &inboundQos2() { return m_inboundQos2; }
+    const QSet<std::uint16_t> &inboundQos2() const { return m_inboundQos2; }
+    // Records an id before its PUBREC goes out. For a persistent session the id is written to
+    // storage too (so a PUBLISH resent after a restart is still known as a duplicate); `done`
+    // runs after that commit, or is not called when nothing is written (returns false then).
+    bool addInboundQos2(std::uint16_t packetId, PersistDone done);
+    // Forgets an id (PUBREL came, or the PUBLISH was refused). Returns whether it was known;
+    // *written tells whether a storage write was queued, `done` running after its commit (the
+    // PUBCOMP must wait for it, or a crash could leave the id behind to swallow the client's
+    // next message under that id).
+    bool removeInboundQos2(std::uint16_t packetId, PersistDone done, bool *written);
+    // Puts back an id found in storage at start-up.
+    void restoreInboundQos2(std::uint16_t packetId) { m_inboundQos2.insert(packetId); }
 
     // Takes every queued or unacknowledged-and-unreceived delivery that came through the
     // shared group, so the group can hand them to another member (the member is leaving).
@@ -98,15 +109,25 @@ private:
         std::uint16_t packetId;
         InflightState state;
         Delivery delivery;
-        // False for a PUBLISH waiting to be resent after a reconnect whose Receive Maximum
-        // is smaller than what was in flight (spec 3.3.4-9 holds on every connection).
-        bool onWire = true;
+        // Counts against the window on the current connection. False for a PUBLISH not sent
+        // yet, or waiting to be resent after a reconnect (also when the new Receive Maximum is
+        // smaller than what was in flight: spec 3.3.4-9 holds on every connection).
+        bool onWire = false;
+        // Sent at least once: a resend carries DUP=1 (spec 3.3.1.1).
+        bool sent = false;
+        // Exactly once across a crash: a QoS 2 PUBLISH leaves only after its packet id is on
+        // disk, and a PUBREL only after the "released" state is (else a restart could send the
+        // PUBLISH again under an id the client has already freed: spec 4.3.3).
+        bool awaitingCommit = false;
     };
-    int onWireCount() const;
-
     void pump();
+    void transmit();   // sends what is not on the wire, in order, within the window
     void forget(const Delivery &delivery);   // removes its durable copy, if any
+    // Sends now, or holds behind earlier deliveries; false when the connection refused it.
     bool sendNow(Delivery &&delivery);
+    std::vector<Inflight>::iterator eraseInflight(std::vector<Inflight>::iterator it);
+    void onMarkCommitted(std::uint16_t packetId, std::uint64_t seq, PersistStatus status);
+    PersistDone markDone(std::uint16_t packetId, std::uint64_t seq);
     std::uint16_t nextPacketId();
     std::vector<Inflight>::iterator findInflight(std::uint16_t packetId);
     std::uint16_t window() const;
@@ -121,10 +142,13 @@ private:
     std::uint16_t m_lastPacketId = 0;
     QHash<QByteArray, SubscriptionOptions> m_subscriptions;
     std::vector<Inflight> m_inflight;   // in send order; small (bounded by the window)
+    int m_notOnWire = 0;                // entries of m_inflight with onWire false
     std::unique_ptr<SessionQueue> m_queue;
     QSet<std::uint16_t> m_inboundQos2;
     Persistence *m_persistence = nullptr;
     std::uint64_t m_persistenceId = 0;
+    // Storage completions may run after the session ended: they hold a weak_ptr.
+    std::shared_ptr<Session *> m_self = std::make_shared<Session *>(this);
 };
 
 } // namespace ferry::core

@@ -218,8 +218,10 @@ void Adapter::completeAck(std::uint16_t packetId, PacketType type, core::Persist
                                                                              : rc::ImplementationSpecificError;
             qCWarning(lcMqtt, "publish_not_stored client_id=%s packet_id=%u reason_code=0x%02x",
                       m_protocol->clientId().constData(), packetId, reason);
-            if (type == PacketType::Pubrec && m_session)
-                m_session->inboundQos2().remove(packetId);
+            if (type == PacketType::Pubrec && m_session) {
+                bool written = false;
+                m_session->removeInboundQos2(packetId, {}, &written);
+            }
             if (!m_protocol->isV5()) {
                 // MQTT 3.1.1 cannot say "not stored" in an acknowledgement: withhold it and
                 // close, so the client keeps the message and sends it again later.
@@ -278,20 +280,37 @@ void Adapter::onPublish(Publish &publish)
         return;
     }
     const std::uint16_t packetId = publish.packetId;
-    if (publish.qos == 2)
-        m_session->inboundQos2().insert(packetId);   // before the commit: a resend is a duplicate
     std::weak_ptr<Adapter *> self = m_self;
+    // QoS 2: the id is recorded before the message is routed (a resend is a duplicate from
+    // now on), and for a persistent session written ahead of the message, so PUBREC waits
+    // for whichever commit is later. Completions run in write order, so when the message is
+    // written too, its completion is the later one and the id's is ignored.
+    bool idWritten = false;
+    std::shared_ptr<bool> messageWritten;
+    if (publish.qos == 2) {
+        messageWritten = std::make_shared<bool>(false);
+        idWritten = m_session->addInboundQos2(
+            packetId, [self, packetId, messageWritten](core::PersistStatus status) {
+                auto alive = self.lock();
+                if (alive && !*messageWritten)
+                    (*alive)->completeAck(packetId, PacketType::Pubrec, status);
+            });
+    }
     const core::RouteOutcome outcome = m_broker.publish(
         buildMessage(publish, now), [self, packetId, ackType](core::PersistStatus status) {
             if (auto alive = self.lock())
                 (*alive)->completeAck(packetId, ackType, status);
         });
+    if (messageWritten)
+        *messageWritten = outcome.durablePending;
     std::uint8_t reason = publishReasonCode(outcome);
-    if (publish.qos == 2 && reason >= 0x80)
-        m_session->inboundQos2().remove(packetId);
+    if (publish.qos == 2 && reason >= 0x80) {
+        bool written = false;
+        m_session->removeInboundQos2(packetId, {}, &written);
+    }
     // The acknowledgement waits for the commit when a durable party needs the message
     // (DESIGN.md: acknowledged only after it is committed wherever it is needed).
-    queueAck(ackType, packetId, reason, !outcome.durablePending);
+    queueAck(ackType, packetId, reason, !outcome.durablePending && !idWritten);
 }
 
 void Adapter::onPubResponse(const PubResponse &response)
@@ -313,12 +332,21 @@ void Adapter::onPubResponse(const PubResponse &response)
         }
         break;
     case PacketType::Pubrel: {
-        const bool known = m_session->inboundQos2().remove(response.packetId);
-        PubResponse comp;
-        comp.type = PacketType::Pubcomp;
-        comp.packetId = response.packetId;
-        comp.reasonCode = (known || !m_protocol->isV5()) ? rc::Success : rc::PacketIdentifierNotFound;
-        m_protocol->send(comp);
+        // The PUBCOMP frees the id on the client's side, so it waits until the id is gone from
+        // storage too: else a restart could take the client's next message under that id for
+        // a duplicate and drop it.
+        const std::uint16_t packetId = response.packetId;
+        std::weak_ptr<Adapter *> self = m_self;
+        bool written = false;
+        const bool known = m_session->removeInboundQos2(
+            packetId,
+            [self, packetId](core::PersistStatus) {
+                if (auto alive = self.lock())
+                    (*alive)->completeAck(packetId, PacketType::Pubcomp, core::PersistStatus::Ok);
+            },
+            &written);
+        queueAck(PacketType::Pubcomp, packetId, known ? rc::Success : rc::PacketIdentifierNotFound,
+                 !written);
         break;
     }
     case PacketType::Pubcomp:

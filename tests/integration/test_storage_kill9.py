@@ -166,9 +166,6 @@ class Receiver(threading.Thread):
 
 
 class StreamToOnlineSubscriber(Kill9Test):
-    # The PUBREL write-ahead bug (PubrelWriteAhead reproduces it every time) makes this fail
-    # about one run in five: an expected failure would pass unexpectedly the other runs.
-    @unittest.skip("flaky-red until PUBREL waits for its commit: see PubrelWriteAhead")
     def test_qos2_exactly_once_to_an_online_persistent_subscriber_across_kill9(self):
         """The subscriber is connected and completes every flow while the QoS 1 and QoS 2
         streams run; ferryd is killed mid-stream; the subscriber reconnects (keeping its
@@ -221,8 +218,6 @@ class StreamToOnlineSubscriber(Kill9Test):
 class PubrelWriteAhead(Kill9Test):
     STORAGE_TOML = 'sync = "full"\n'   # longer commits: a wider window for the kill
 
-    # Bug in /tmp/ferry-bugs.md: PUBREL is sent before markReleased commits (failed 6 of 6).
-    @unittest.expectedFailure
     def test_qos2_completed_flow_not_resent_as_publish_after_kill9_MQTT_4_3_3(self):
         """Once the broker sent PUBREL and the subscriber answered PUBCOMP, the packet id is
         free on the subscriber's side: "After it has sent a PUBCOMP, the receiver MUST treat
@@ -273,6 +268,65 @@ class PubrelWriteAhead(Kill9Test):
         again = [m for kind, m in drain(back, 5, idle=1.0) if kind == "PUBLISH"]
         self.assertEqual([(m["mid"], m["payload"]) for m in again], [],
                          "QoS 2 messages whose flow completed were published again")
+
+
+class InboundQos2AcrossKill9(Kill9Test):
+    """The publisher's side of exactly once (spec 4.3.3, method B on the receiver): a packet id
+    answered with PUBREC stays known until PUBREL, also across kill -9, so a PUBLISH the client
+    resends under it is acknowledged and not delivered again; once PUBCOMP went out, the id is
+    free, also across kill -9, so the client's next message under it is a new message."""
+
+    def test_resent_qos2_publish_after_kill9_is_a_duplicate_and_freed_id_is_new(self):
+        port = self.broker.port
+        sub = persistent(port, "in-sub", 5)
+        self.assertEqual(subscribe(sub, "in/#", 2, 5), 2)
+        sub.send(b"\xe0\x00")
+        sub.close()
+        pub = self.track(persistent(port, "in-pub", 5))
+        pub.send(raw_publish("in/t", b"once", qos=2, mid=7, version=5))
+        _, body = pub.expect(PUBREC)
+        self.assertEqual(body[2:3], b"", "PUBREC: Success")
+        self.broker.kill9()   # right after the PUBREC: no commit barrier, the PUBREC is one
+
+        self.broker.start()
+        port = self.broker.port
+        pub = self.track(persistent(port, "in-pub", 5))
+        self.assertEqual(pub.connack[0] & 1, 1, "session present")
+        # The client never saw that PUBREC (as far as it knows): it resends, DUP=1.
+        pub.send(raw_publish("in/t", b"once", qos=2, mid=7, dup=True, version=5))
+        _, body = pub.expect(PUBREC)
+        self.assertEqual(body[2:3], b"", "the resend is acknowledged as a duplicate")
+        pub.send(raw_ack(PUBREL, 7))
+        _, body = pub.expect(PUBCOMP)
+        self.assertEqual(body[2:3], b"", "PUBCOMP: Success (0x92 would mean the id was lost)")
+        self.broker.kill9()   # right after the PUBCOMP
+
+        self.broker.start()
+        port = self.broker.port
+        pub = self.track(persistent(port, "in-pub", 5))
+        pub.send(raw_publish("in/t", b"again", qos=2, mid=7, version=5))
+        pub.expect(PUBREC)
+        pub.send(raw_ack(PUBREL, 7))
+        pub.expect(PUBCOMP)
+        commit_barrier(port)
+
+        back = self.track(persistent(port, "in-sub", 5))
+        got = [m["payload"] for kind, m in drain(back, 5, idle=1.0) if kind == "PUBLISH"]
+        self.assertEqual(got, [b"once", b"again"])
+
+    def test_pubrel_for_an_id_lost_with_a_clean_session_gets_0x92(self):
+        # The other side of the same rule: without a persistent session nothing is kept, and
+        # a PUBREL for an unknown id is answered 0x92 (spec 4.3.3) rather than silently.
+        port = self.broker.port
+        pub = self.track(raw_connected(port, "in-clean", version=5))
+        pub.send(raw_publish("in/t", b"x", qos=2, mid=9, version=5))
+        pub.expect(PUBREC)
+        self.broker.kill9()
+        self.broker.start()
+        pub = self.track(raw_connected(self.broker.port, "in-clean", version=5))
+        pub.send(raw_ack(PUBREL, 9))
+        _, body = pub.expect(PUBCOMP)
+        self.assertEqual(body[2:3], b"\x92")
 
 
 class OnlineSubscriberThatNeverAcks:
@@ -374,8 +428,6 @@ class OnlineSubscriberThatNeverAcks:
             self.assertEqual(m["mid"], self.first[m["payload"]][1], "%r: packet id changed"
                              % m["payload"])
 
-    # Bug in /tmp/ferry-bugs.md: QoS 1 packet ids are not persisted (Session::sendNow).
-    @unittest.expectedFailure
     def test_qos1_resent_with_dup_and_original_id_MQTT_4_4_0_1(self):
         """The same rule for QoS 1: "the Client and Server MUST resend any unacknowledged
         PUBLISH packets (where QoS > 0) ... using their original Packet Identifiers"."""
@@ -384,8 +436,6 @@ class OnlineSubscriberThatNeverAcks:
         self.assertEqual([(m["payload"], m["dup"], m["mid"]) for m in qos1],
                          [(m["payload"], True, self.first[m["payload"]][1]) for m in qos1])
 
-    # Bug in /tmp/ferry-bugs.md: restored QoS 2 in-flight entries go before re-queued QoS 1.
-    @unittest.expectedFailure
     def test_resend_in_original_order_MQTT_4_6_0_1(self):
         """MQTT-4.6.0-1: "When it re-sends any PUBLISH packets, it MUST re-send them in the
         order in which the original PUBLISH packets were sent"."""
