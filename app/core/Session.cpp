@@ -274,12 +274,14 @@ std::vector<Session::Inflight>::iterator Session::findInflight(std::uint16_t pac
                         [packetId](const Inflight &e) { return e.packetId == packetId; });
 }
 
-bool Session::onPuback(std::uint16_t packetId)
+bool Session::onPuback(std::uint16_t packetId, Delivery *acked)
 {
     auto it = findInflight(packetId);
     if (it == m_inflight.end() || it->state != InflightState::AwaitPuback)
         return false;
     forget(it->delivery);
+    if (acked)
+        *acked = std::move(it->delivery);
     eraseInflight(it);
     pump();
     return true;
@@ -302,7 +304,7 @@ bool Session::onPubrec(std::uint16_t packetId, bool failed)
         --m_notOnWire;
     }
     it->state = InflightState::AwaitPubcomp;
-    it->delivery.message = Message();   // the payload is not needed any more
+    // The message stays (shared, not copied) for $events/message_acked at PUBCOMP.
     if (m_persistence && it->delivery.storageSeq != 0) {
         it->awaitingCommit = true;   // the PUBREL leaves when "released" is on disk
         m_persistence->markReleased(*this, it->delivery.storageSeq, packetId,
@@ -313,12 +315,14 @@ bool Session::onPubrec(std::uint16_t packetId, bool failed)
     return true;
 }
 
-bool Session::onPubcomp(std::uint16_t packetId)
+bool Session::onPubcomp(std::uint16_t packetId, Delivery *acked)
 {
     auto it = findInflight(packetId);
     if (it == m_inflight.end() || it->state != InflightState::AwaitPubcomp)
         return false;
     forget(it->delivery);
+    if (acked)
+        *acked = std::move(it->delivery);
     eraseInflight(it);
     pump();
     return true;

@@ -75,10 +75,11 @@ public:
     EnqueueResult enqueue(Delivery delivery);
 
     // Acknowledgements from the client. Return false when the packet id is not in flight
-    // in the right state (MQTT 5: reason 0x92 Packet Identifier not found).
-    bool onPuback(std::uint16_t packetId);
+    // in the right state (MQTT 5: reason 0x92 Packet Identifier not found). When `acked` is
+    // given, the acknowledged delivery is moved into it (for $events/message_acked).
+    bool onPuback(std::uint16_t packetId, Delivery *acked = nullptr);
     bool onPubrec(std::uint16_t packetId, bool failed);
-    bool onPubcomp(std::uint16_t packetId);
+    bool onPubcomp(std::uint16_t packetId, Delivery *acked = nullptr);
 
     // Inbound QoS 2: ids received with PUBREC sent and no PUBREL yet (spec 4.3.3).
     const QSet<std::uint16_t> &inboundQos2() const { return m_inboundQos2; }
