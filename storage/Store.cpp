@@ -1,6 +1,7 @@
 #include "storage/Store.h"
 
 #include "storage/FileCheck.h"
+#include "storage/PendingEntries.h"
 #include "storage/Schema.h"
 #include "storage/StorageLog.h"
 #include "storage/StoreDb.h"
@@ -218,7 +219,42 @@ std::unique_ptr<Store> Store::open(const StoreOptions &options, OpenError *error
 void Store::post(std::function<StorageStatus(StoreDb &)> apply, Completion done)
 {
     Q_ASSERT(QThread::currentThread() == thread());
-    m_writer->post(std::move(apply), std::move(done));
+    m_writer->post(std::move(apply), std::move(done), false);
+    scheduleWake();
+}
+
+void Store::scheduleWake()
+{
+    if (m_wakeScheduled)
+        return;
+    m_wakeScheduled = true;
+    // A queued call runs after the events of this turn (e.g. every PUBLISH read from the
+    // sockets that were ready), so the writer sees them as one batch.
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_wakeScheduled = false;
+            m_writer->wake();
+        },
+        Qt::QueuedConnection);
+}
+
+Store::PendingRef *Store::findPending(std::uint64_t queueId, std::uint64_t seq)
+{
+    if (m_pendingEntries.isEmpty())
+        return nullptr;
+    auto it = m_pendingEntries.find(qMakePair(queueId, seq));
+    return it == m_pendingEntries.end() ? nullptr : &it.value();
+}
+
+void Store::forgetPending(const QList<QueueTarget> &targets, const QList<std::uint64_t> &seqs,
+                          const PendingEntries *entries)
+{
+    for (qsizetype i = 0; i < targets.size(); ++i) {
+        auto it = m_pendingEntries.find(qMakePair(targets[i].queueId, seqs[i]));
+        if (it != m_pendingEntries.end() && it->entries.get() == entries)
+            m_pendingEntries.erase(it);
+    }
 }
 
 template <class T, class F> QList<T> Store::read(StorageStatus *status, F &&fill)
@@ -307,21 +343,20 @@ QList<std::uint64_t> Store::appendMany(const QList<QueueTarget> &targets,
         if (it != m_uncommittedQueues.constEnd())
             rows.append({t.queueId, m_queueNames.value(t.queueId), it->kind});
     }
-    if (rows.isEmpty()) {
-        post([targets, seqs, message](StoreDb &db) { return db.append(targets, seqs, message); },
-             std::move(done));
-        return seqs;
-    }
+    auto pending = std::make_shared<PendingEntries>(targets.size());
+    for (qsizetype i = 0; i < targets.size(); ++i)
+        m_pendingEntries.insert(qMakePair(targets[i].queueId, seqs[i]), PendingRef{pending, i});
     post(
-        [targets, seqs, message, rows](StoreDb &db) {
+        [targets, seqs, message, rows, pending](StoreDb &db) {
             for (const auto &r : rows) {
                 const StorageStatus s = db.createQueue(r.id, r.name, r.kind);
                 if (s != StorageStatus::Ok)
                     return s;
             }
-            return db.append(targets, seqs, message);
+            return db.append(targets, seqs, message, *pending);
         },
-        [this, rows, done = std::move(done)](StorageStatus s) {
+        [this, targets, seqs, rows, pending, done = std::move(done)](StorageStatus s) {
+            forgetPending(targets, seqs, pending.get());
             if (s == StorageStatus::Ok)
                 for (const auto &r : rows)
                     m_uncommittedQueues.remove(r.id);
@@ -334,12 +369,26 @@ QList<std::uint64_t> Store::appendMany(const QList<QueueTarget> &targets,
 void Store::setEntryState(std::uint64_t queueId, std::uint64_t seq, EntryState state,
                           std::uint16_t packetId, Completion done)
 {
+    if (PendingRef *p = findPending(queueId, seq);
+        p && p->entries->fold(p->index, state, packetId)) {
+        // Written with the INSERT; `done` still waits for that commit (ops complete in order).
+        if (done)
+            post([](StoreDb &) { return StorageStatus::Ok; }, std::move(done));
+        return;
+    }
     post([=](StoreDb &db) { return db.setEntryState(queueId, seq, state, packetId); },
          std::move(done));
 }
 
 void Store::remove(std::uint64_t queueId, std::uint64_t seq, Completion done)
 {
+    if (PendingRef *p = findPending(queueId, seq); p && p->entries->cancel(p->index)) {
+        // Gone before the writer got to it: nothing reaches the disk.
+        m_pendingEntries.remove(qMakePair(queueId, seq));
+        if (done)
+            post([](StoreDb &) { return StorageStatus::Ok; }, std::move(done));
+        return;
+    }
     post([=](StoreDb &db) { return db.remove(queueId, seq); }, std::move(done));
 }
 

@@ -7,7 +7,10 @@
 // return at once; the writer thread runs everything queued in ONE transaction and, after its
 // COMMIT, posts the completions to the owner thread (queued call: they run from its event loop,
 // in the order the writes were made, never inside the call that made the write). A completion
-// may call back into the Store (e.g. queue the next write). Reads (load*, queues) are
+// may call back into the Store (e.g. queue the next write). The writer is woken once per
+// event-loop turn, so one turn's writes form one batch; a setEntryState or remove of an entry
+// whose append the writer has not taken yet is folded into that append (PendingEntries.h), so
+// a message acknowledged that quickly never reaches the disk. Reads (load*, queues) are
 // synchronous: they wait for the writer to run everything queued before them and are meant for
 // start-up, before the event loop carries traffic.
 //
@@ -120,6 +123,16 @@ public:
 private:
     explicit Store(const StoreOptions &options);
     void post(std::function<StorageStatus(class StoreDb &)> apply, Completion done);
+    // Wakes the writer once the current event-loop turn has queued everything.
+    void scheduleWake();
+    // An appended entry not yet written, found by (queue, seq): see PendingEntries.h.
+    struct PendingRef {
+        std::shared_ptr<class PendingEntries> entries;
+        qsizetype index;
+    };
+    PendingRef *findPending(std::uint64_t queueId, std::uint64_t seq);
+    void forgetPending(const QList<QueueTarget> &targets, const QList<std::uint64_t> &seqs,
+                       const PendingEntries *entries);
     template <class T, class F> QList<T> read(StorageStatus *status, F &&fill);
 
     StoreOptions m_options;
@@ -136,6 +149,8 @@ private:
     QHash<std::uint64_t, std::uint64_t> m_nextSeq; // queue id -> next seq
     std::uint64_t m_maxQueueId = 0;
     QHash<std::uint64_t, QueueRef> m_uncommittedQueues; // created here, row not committed yet
+    QHash<QPair<std::uint64_t, std::uint64_t>, PendingRef> m_pendingEntries; // (queue, seq)
+    bool m_wakeScheduled = false;
     QTimer m_purgeTimer;
 };
 

@@ -3,6 +3,8 @@
 #include "storage/PropsCodec.h"
 #include "storage/StorageLog.h"
 
+#include <QVarLengthArray>
+
 #include <sqlite3.h>
 
 #include <vector>
@@ -62,7 +64,7 @@ QString StoreDb::prepare()
         {&StoreDb::m_deleteMessageIfUnused, "DELETE FROM messages WHERE id = ?1 AND refs <= 1"},
         {&StoreDb::m_insertEntry,
          "INSERT INTO queue_entries(queue_id, seq, message_id, state, packet_id, qos, retain, "
-         "tag, bytes, expires_at_ms) VALUES(?1, ?2, ?3, 0, 0, ?4, ?5, ?6, ?7, ?8)"},
+         "tag, bytes, expires_at_ms) VALUES(?1, ?2, ?3, ?9, ?10, ?4, ?5, ?6, ?7, ?8)"},
         {&StoreDb::m_setEntryState,
          "UPDATE queue_entries SET state = ?3, packet_id = ?4 WHERE queue_id = ?1 AND seq = ?2"},
         {&StoreDb::m_deleteEntry,
@@ -294,15 +296,32 @@ StorageStatus StoreDb::releaseMessage(std::int64_t id)
 }
 
 StorageStatus StoreDb::append(const QList<QueueTarget> &targets, const QList<std::uint64_t> &seqs,
-                              const core::Message &message)
+                              const core::Message &message, PendingEntries &pending)
 {
     Q_ASSERT(targets.size() == seqs.size() && !targets.isEmpty());
+    // Claim first: the body's reference count is the number of entries really written.
+    constexpr qsizetype kInline = 8;
+    struct Claim {
+        EntryState state;
+        std::uint16_t packetId;
+        bool write;
+    };
+    QVarLengthArray<Claim, kInline> claims(targets.size());
+    std::int64_t refs = 0;
+    for (qsizetype i = 0; i < targets.size(); ++i) {
+        claims[i].write = pending.claim(i, &claims[i].state, &claims[i].packetId);
+        refs += claims[i].write ? 1 : 0;
+    }
+    if (refs == 0)
+        return StorageStatus::Ok;   // every entry was acknowledged before it was written
     StorageStatus s = roomForInsert();
     std::int64_t id = 0;
     if (s == StorageStatus::Ok)
-        s = insertMessage(message, targets.size(), &id);
+        s = insertMessage(message, refs, &id);
     const std::int64_t bytes = message.topic().size() + message.payload().size();
     for (qsizetype i = 0; s == StorageStatus::Ok && i < targets.size(); ++i) {
+        if (!claims[i].write)
+            continue;
         Statement &st = m_insertEntry;
         st.bind(1, std::int64_t(targets[i].queueId));
         st.bind(2, std::int64_t(seqs[i]));
@@ -312,6 +331,8 @@ StorageStatus StoreDb::append(const QList<QueueTarget> &targets, const QList<std
         st.bind(6, targets[i].meta.tag);
         st.bind(7, bytes);
         st.bind(8, std::int64_t(message.expiresAtMs()));
+        st.bind(9, std::int64_t(claims[i].state));
+        st.bind(10, std::int64_t(claims[i].packetId));
         s = check(st.run(), "insert_entry");
         if (s == StorageStatus::Ok)
             ++m_pending.entries;

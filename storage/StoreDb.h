@@ -7,6 +7,7 @@
 // Every sqlite3 return code is checked and mapped to a StorageStatus; failures are logged with
 // SQLite's extended code and message.
 #include "storage/Statement.h"
+#include "storage/PendingEntries.h"
 #include "storage/StorageTypes.h"
 
 #include <QList>
@@ -46,8 +47,10 @@ public:
 
     // Writes. Each returns Ok, NotFound (and then changed nothing), or a failure after which
     // the caller must undo the operation (savepoint) because it may have changed some rows.
+    // Only the targets `pending` lets it claim are written, with the state folded into them
+    // (storage/PendingEntries.h); none claimed writes nothing.
     StorageStatus append(const QList<QueueTarget> &targets, const QList<std::uint64_t> &seqs,
-                         const core::Message &message);
+                         const core::Message &message, PendingEntries &pending);
     StorageStatus setEntryState(std::uint64_t queueId, std::uint64_t seq, EntryState state,
                                 std::uint16_t packetId);
     StorageStatus remove(std::uint64_t queueId, std::uint64_t seq);

@@ -206,8 +206,10 @@ QList<std::uint64_t> StorePersistence::append(const QList<core::DurableTarget> &
 void StorePersistence::markInflight(core::Session &session, std::uint64_t seq,
                                     std::uint16_t packetId, core::PersistDone done)
 {
+    // No completion when nobody waits: a state folded into its pending INSERT then costs no
+    // extra operation (Store::setEntryState). SQL failures are logged by the store itself.
     m_store.setEntryState(queueOf(session), seq, EntryState::Inflight, packetId,
-                          done ? wrap(std::move(done)) : logFailure("mark inflight"));
+                          wrap(std::move(done)));
 }
 
 void StorePersistence::markReleased(core::Session &session, std::uint64_t seq,
@@ -233,7 +235,7 @@ void StorePersistence::removeInboundQos2(core::Session &session, std::uint16_t p
 
 void StorePersistence::remove(core::Session &session, std::uint64_t seq)
 {
-    m_store.remove(queueOf(session), seq, logFailure("remove entry"));
+    m_store.remove(queueOf(session), seq, Completion());   // as above
 }
 
 void StorePersistence::setRetained(const core::Message &message, core::PersistDone done)

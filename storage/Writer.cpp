@@ -31,13 +31,13 @@ Writer::~Writer()
     m_thread.join();
 }
 
-void Writer::post(Apply apply, Completion done)
+void Writer::post(Apply apply, Completion done, bool wakeNow)
 {
     {
         std::lock_guard lock(m_mutex);
         if (!m_stopping) {
             m_queue.push_back(Op{std::move(apply), std::move(done), nullptr});
-            if (m_queue.size() == 1)
+            if (wakeNow)   // also when deferred ops queued before: they have waited
                 m_wake.notify_one();
             return;
         }
@@ -46,6 +46,11 @@ void Writer::post(Apply apply, Completion done)
         QMetaObject::invokeMethod(
             m_receiver, [done = std::move(done)] { done(StorageStatus::Closed); },
             Qt::QueuedConnection);
+}
+
+void Writer::wake()
+{
+    m_wake.notify_one();
 }
 
 StorageStatus Writer::call(Apply apply)
@@ -57,8 +62,7 @@ StorageStatus Writer::call(Apply apply)
         if (m_stopping)
             return StorageStatus::Closed;
         m_queue.push_back(Op{std::move(apply), Completion(), &promise});
-        if (m_queue.size() == 1)
-            m_wake.notify_one();
+        m_wake.notify_one();   // also when deferred ops queued before (post with wakeNow false)
     }
     return result.get();
 }

@@ -38,8 +38,11 @@ public:
     ~Writer();
 
     // Queues a write. `done` (may be empty) runs later on the receiver's thread, never inside
-    // post(). After the writer stopped, `done` gets Closed.
-    void post(Apply apply, Completion done);
+    // post(). After the writer stopped, `done` gets Closed. With wakeNow false the writer is
+    // not woken: the caller calls wake() once it has queued everything of this turn, so that
+    // one event-loop turn becomes one batch rather than a first op alone and then the rest.
+    void post(Apply apply, Completion done, bool wakeNow = true);
+    void wake();
     // Runs `apply` in the next batch and blocks until that batch has committed (or failed);
     // returns the operation's status, or the commit's failure. For start-up loads, budget
     // changes and tests; never call it from a hot path.

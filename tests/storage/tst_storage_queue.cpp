@@ -48,6 +48,7 @@ private slots:
     void dropQueueRemovesEntries();
     void unknownQueueIsRefused();
     void removeMissingEntryIsNotFound();
+    void stateAndRemoveBeforeTheWriteAreFolded();
 };
 
 void TestStorageQueue::appendLoadInOrder()
@@ -164,6 +165,48 @@ void TestStorageQueue::fanOutStoresBodyOnce()
         QCOMPARE(entries[0].meta.retain, i == 0);
         QCOMPARE(entries[0].message.payload(), QByteArray(1000, 'x'));
     }
+}
+
+void TestStorageQueue::stateAndRemoveBeforeTheWriteAreFolded()
+{
+    // Calls made in the same event-loop turn as the append reach the writer together with it
+    // (the writer is woken at the end of the turn): a state change goes into the INSERT, a
+    // remove means the entry is never written, and the body counts only written entries.
+    QTemporaryDir dir;
+    const QString path = dir.filePath("fold.db");
+    auto store = mustOpen(options(path));
+    QVERIFY(store);
+    const auto a = store->queueId("a", QueueKind::MqttSession);
+    const auto b = store->queueId("b", QueueKind::MqttSession);
+    const auto c = store->queueId("c", QueueKind::MqttSession);
+    QVERIFY(store->flush() == StorageStatus::Ok);   // the queue rows, out of the way
+    const StoreStats before = store->stats();
+    Recorder r;
+    const auto seqs = store->appendMany({{a, {}}, {b, {}}, {c, {}}}, message("t", "body"), r.add());
+    store->setEntryState(a, seqs[0], EntryState::Inflight, 7, r.add());
+    store->remove(b, seqs[1], {});
+    QVERIFY(r.waitFor(2));
+    QCOMPARE(r.statuses, (QList<StorageStatus>{StorageStatus::Ok, StorageStatus::Ok}));
+    // One INSERT operation and the completion-only step for the state: no UPDATE, no DELETE.
+    QCOMPARE(store->stats().operations - before.operations, 2u);
+    QCOMPARE(countOnDisk(path, "SELECT COUNT(*) FROM queue_entries"), 2);
+    QCOMPARE(countOnDisk(path, "SELECT refs FROM messages"), 2);
+    const auto entries = store->load(a, 0);
+    QCOMPARE(entries.size(), 1);
+    QCOMPARE(entries[0].state, EntryState::Inflight);
+    QCOMPARE(entries[0].packetId, std::uint16_t(7));
+    QCOMPARE(store->load(b, 0).size(), 0);
+    QCOMPARE(store->load(c, 0).size(), 1);
+    QCOMPARE(store->load(c, 0)[0].state, EntryState::Queued);
+    // Once written, the same calls are real statements.
+    store->setEntryState(c, seqs[2], EntryState::Released, 9, r.add());
+    store->remove(a, seqs[0], r.add());
+    QVERIFY(r.waitFor(4));
+    QCOMPARE(store->load(c, 0)[0].state, EntryState::Released);
+    store->remove(c, seqs[2], r.add());
+    QVERIFY(r.waitFor(5));
+    QCOMPARE(countOnDisk(path, "SELECT COUNT(*) FROM messages"), 0);   // no leaked body
+    QCOMPARE(store->stats().entryRows, 0u);
 }
 
 void TestStorageQueue::removeDeletesBodyWithLastReference()
