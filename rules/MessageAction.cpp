@@ -6,6 +6,8 @@
 #include "rules/FilterMatch.h"
 #include "rules/Json.h"
 
+#include <algorithm>
+
 namespace ferry::rules {
 
 namespace {
@@ -158,6 +160,7 @@ bool MessageAction::fire(const QVariantMap &row, ActionEnv &env,
     core::MessageData &d = m.edit();
     d.timestampMs = env.clock ? env.clock->nowMs() : 0;
     d.userProperties = b.userProperties;
+    d.ruleHops = std::uint8_t(std::min(env.republishDepth + 1, 255));
     if (m_bridge.isEmpty())
         env.sink->republish(m);
     else

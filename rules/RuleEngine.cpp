@@ -274,7 +274,16 @@ void RuleEngine::onMessage(const core::Message &message)
     dispatch(RuleInput::fromMessage(message));
 }
 
-void RuleEngine::onEvent(const QByteArray &eventTopic, const QVariantMap &fields)
+bool RuleEngine::listensTo(const QByteArray &topic) const
+{
+    if (!m_set || m_set->index.isEmpty())
+        return false;
+    QList<int> ids;
+    m_set->index.match(topic, &ids);
+    return !ids.isEmpty();
+}
+
+void RuleEngine::onEvent(const QByteArray &eventTopic, const QVariantMap &fields, int ruleHops)
 {
     if (!m_set || m_set->index.isEmpty())
         return;
@@ -282,7 +291,7 @@ void RuleEngine::onEvent(const QByteArray &eventTopic, const QVariantMap &fields
     m_set->index.match(eventTopic, &m_matchScratch);
     if (m_matchScratch.isEmpty())
         return;
-    dispatch(RuleInput::fromEvent(eventTopic, fields, now()));
+    dispatch(RuleInput::fromEvent(eventTopic, fields, now(), ruleHops));
 }
 
 void RuleEngine::dispatch(const RuleInput &input)
@@ -290,14 +299,17 @@ void RuleEngine::dispatch(const RuleInput &input)
     // Copy: actions may re-enter onMessage (republish), which reuses the scratch list.
     const QList<int> matched = m_matchScratch;
     RuleSet *set = m_set.get();
+    const int outerHops = m_inputHops;
+    m_inputHops = input.ruleHops();
     for (int i : matched) {
         CompiledRule &rule = *set->rules[size_t(i)];
         QList<QVariantMap> rows;
         if (execute(rule, input, &rows))
             deliver(rule, rows);
         if (m_set.get() != set)
-            return; // an action reloaded the rules
+            break; // an action reloaded the rules
     }
+    m_inputHops = outerHops;
 }
 
 bool RuleEngine::execute(CompiledRule &rule, const RuleInput &input, QList<QVariantMap> *rows)
@@ -402,7 +414,9 @@ void RuleEngine::deliver(CompiledRule &rule, const QList<QVariantMap> &rows)
         return m_network;
     };
     env.store = [this](const QString &path) { return storeDatabase(path); };
-    env.republishDepth = m_depth;
+    // Synchronous nesting (republish -> router -> this engine) and the hops the input carries
+    // (a message_delivered/acked event comes later, outside that nesting) bound loops alike.
+    env.republishDepth = std::max(m_depth, m_inputHops);
     std::shared_ptr<RuleMetrics> metrics = rule.metrics;
     for (const QVariantMap &row : rows) {
         ++m.outputs;

@@ -62,7 +62,11 @@ public:
     static LoadReport check(const QStringList &files);
 
     void onMessage(const core::Message &message);
-    void onEvent(const QByteArray &eventTopic, const QVariantMap &fields);
+    // ruleHops: for an event about a message, that message's core::MessageData::ruleHops.
+    void onEvent(const QByteArray &eventTopic, const QVariantMap &fields, int ruleHops = 0);
+    // Whether some enabled rule's FROM matches this topic (an "$events/..." topic): the broker
+    // builds an event only when a rule will read it. Constant between loads.
+    bool listensTo(const QByteArray &topic) const;
 
     QList<RuleMetrics> metrics() const;
     QStringList ruleNames() const;
@@ -110,6 +114,7 @@ private:
     qint64 m_budget = 1000000;
     size_t m_memoryLimit = 64u << 20;
     int m_depth = 0;
+    int m_inputHops = 0; // ruleHops of the input being dispatched
     std::function<void(const QString &, const QString &)> m_dryRun;
     std::function<void(const QString &, const QVariantMap &)> m_observer;
     QTimer m_windowTimer;

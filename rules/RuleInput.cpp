@@ -57,15 +57,17 @@ RuleInput RuleInput::fromMessage(const core::Message &m)
     RuleInput in;
     in.m_topic = m.topic();
     in.m_message = m;
+    in.m_ruleHops = m.data().ruleHops;
     return in;
 }
 
 RuleInput RuleInput::fromEvent(const QByteArray &eventTopic, const QVariantMap &fields,
-                               qint64 nowMs)
+                               qint64 nowMs, int ruleHops)
 {
     RuleInput in;
     in.m_topic = eventTopic;
     in.m_isEvent = true;
+    in.m_ruleHops = ruleHops;
     for (auto it = fields.cbegin(); it != fields.cend(); ++it)
         in.m_fields.insert(it.key(), normalize(it.value()));
     if (!in.m_fields.contains("event")) {
@@ -85,7 +87,12 @@ QVariant RuleInput::value(const QByteArray &field) const
 {
     if (m_isEvent)
         return m_fields.value(QString::fromUtf8(field));
-    const core::MessageData &d = m_message.data();
+    return messageValue(m_message, field);
+}
+
+QVariant RuleInput::messageValue(const core::Message &m, const QByteArray &field)
+{
+    const core::MessageData &d = m.data();
     if (field == "payload")
         return d.payload.isNull() ? QByteArray("") : d.payload;
     if (field == "topic")
@@ -94,8 +101,16 @@ QVariant RuleInput::value(const QByteArray &field) const
         return text(d.originClientId);
     if (field == "username")
         return d.originUsername.isEmpty() ? QVariant() : QVariant(d.originUsername);
-    if (field == "peerhost")
-        return text(d.originPeerHost);
+    if (field == "peerhost") {
+        // EMQX's peerhost is the address without the port: "10.0.0.1", "::1".
+        const QByteArray &p = d.originPeerHost;
+        if (p.startsWith('[')) {
+            const qsizetype close = p.indexOf(']');
+            return close > 0 ? QVariant(p.mid(1, close - 1)) : text(p);
+        }
+        const qsizetype colon = p.lastIndexOf(':');
+        return colon > 0 && p.indexOf(':') == colon ? QVariant(p.left(colon)) : text(p);
+    }
     if (field == "qos")
         return QVariant::fromValue<qint64>(d.qos);
     if (field == "retain")

@@ -18,16 +18,23 @@ class RuleInput {
 public:
     static RuleInput fromMessage(const core::Message &m);
     static RuleInput fromEvent(const QByteArray &eventTopic, const QVariantMap &fields,
-                               qint64 nowMs);
+                               qint64 nowMs, int ruleHops = 0);
+    // One message field by EMQX's name (as a rule reads it from a publish), for the broker's
+    // $events/message_* events that carry the message's fields. Invalid = undefined.
+    static QVariant messageValue(const core::Message &m, const QByteArray &field);
 
     const QByteArray &topic() const { return m_topic; } // the topic matched against FROM
     bool isEvent() const { return m_isEvent; }
+    // Rule republishes that led to this input (core::MessageData::ruleHops): the engine's
+    // bound on republish loops, also those that run through later events.
+    int ruleHops() const { return m_ruleHops; }
     QVariant value(const QByteArray &field) const; // invalid QVariant = undefined
     QVariantMap all() const;                       // SELECT *
 
 private:
     QByteArray m_topic;
     bool m_isEvent = false;
+    int m_ruleHops = 0;
     core::Message m_message;
     QVariantMap m_fields;
 };

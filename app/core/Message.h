@@ -43,6 +43,10 @@ struct MessageData : QSharedData {
     QByteArray originUsername;
     QByteArray originPeerHost;
     std::uint64_t id = 0;   // broker-unique, assigned by Broker::publish
+    // How many rule republishes led to this message (0 = a client or the broker published
+    // it). The rule engine refuses to republish beyond its depth limit, also when the chain
+    // runs through $events/message_* events that come later (not in memory across restarts).
+    std::uint8_t ruleHops = 0;
 
     // Protocol adapters cache a message's encoded form here, keyed by what changes the
     // bytes (protocol version, QoS, flags), so a fan-out encodes it once, not per receiver.

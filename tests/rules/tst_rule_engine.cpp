@@ -68,6 +68,8 @@ private slots:
     void republishBuildsTheMessage();
     void bridgeActionReachesTheSink();
     void republishCycleIsBounded();
+    void republishHopsBoundDeferredCycles();
+    void listensToNamedEventsOnly();
     void storeKeepsRetentionLimit();
     void webhookPostsJsonAndCountsOutcome();
     void reloadKeepsOldSetOnBrokenFile();
@@ -176,6 +178,52 @@ void TestRuleEngine::republishCycleIsBounded()
     QCOMPARE(failed, 1u);
     QVERIFY(engine.metrics()[0].lastActionError.contains("republish depth limit 4") ||
             engine.metrics()[1].lastActionError.contains("republish depth limit 4"));
+}
+
+void TestRuleEngine::republishHopsBoundDeferredCycles()
+{
+    // A cycle that runs through later events (message_acked of a republished message) is
+    // not nested in one call: the hop count the message carries bounds it.
+    RuleEngine engine;
+    RecordingSink sink;
+    engine.setActionSink(&sink);
+    QVERIFY(engine
+                .loadText("e.toml",
+                          ruleToml("SELECT topic FROM \"$events/message_acked\"",
+                                   R"([{ type = "republish", topic = "again/x" }])"))
+                .ok);
+    int hops = 0;
+    for (int step = 0; step < 10; ++step) {
+        const qsizetype before = sink.republished.size();
+        engine.onEvent("$events/message_acked", {{"topic", "again/x"}}, hops);
+        if (sink.republished.size() == before)
+            break;
+        hops = sink.republished.last().data().ruleHops;
+        QCOMPARE(hops, step + 1);
+    }
+    QCOMPARE(sink.republished.size(), 4); // kMaxRepublishDepth
+    QCOMPARE(engine.metrics()[0].actionsFailed, 1u);
+    // A message published by a client starts at 0 again.
+    engine.onEvent("$events/message_acked", {{"topic", "t"}}, 0);
+    QCOMPARE(sink.republished.size(), 5);
+    QCOMPARE(sink.republished.last().data().ruleHops, 1);
+}
+
+void TestRuleEngine::listensToNamedEventsOnly()
+{
+    RuleEngine engine;
+    QVERIFY(!engine.listensTo("$events/message_delivered"));
+    QVERIFY(engine
+                .loadText("e.toml", ruleToml("SELECT * FROM \"#\", \"$events/message_acked\"") +
+                                        ruleToml("SELECT * FROM \"$events/message_dropped\"",
+                                                 "[]", "off") +
+                                        "enabled = false\n")
+                .ok);
+    QVERIFY(engine.listensTo("$events/message_acked"));
+    QVERIFY(!engine.listensTo("$events/message_delivered")); // "#" does not match '$' topics
+    QVERIFY(!engine.listensTo("$events/message_dropped"));   // its rule is disabled
+    QVERIFY(engine.loadText("e.toml", ruleToml("SELECT * FROM \"t\"")).ok);
+    QVERIFY(!engine.listensTo("$events/message_acked"));
 }
 
 void TestRuleEngine::storeKeepsRetentionLimit()
