@@ -1,8 +1,13 @@
 #include "RuleWiring.h"
 
+#include "rules/RuleInput.h"
+
 #include <QDateTime>
 #include <QDir>
 #include <QLoggingCategory>
+#include <QSysInfo>
+
+#include <utility>
 
 Q_DECLARE_LOGGING_CATEGORY(lcDaemon)
 
@@ -11,6 +16,7 @@ namespace ferry {
 RuleWiring::RuleWiring(core::Broker &broker, QString rulesDir, QString storePath, QObject *parent)
     : QObject(parent), m_broker(broker), m_rulesDir(std::move(rulesDir))
 {
+    m_node = "ferry@" + QSysInfo::machineHostName().toUtf8();
     m_engine.setActionSink(this);
     m_engine.setStorePath(storePath);
     // The engine bounds republish depth itself, so a rule whose output matches its own FROM
@@ -24,6 +30,7 @@ bool RuleWiring::reload(const QString &rulesDir)
     if (!QDir(rulesDir).exists()) {
         qCInfo(lcDaemon, "rules dir=%s loaded=0 (no such directory)", qPrintable(rulesDir));
         m_engine.loadFiles({});
+        updateWanted();
         return true;
     }
     const rules::LoadReport report = m_engine.loadDirectory(rulesDir);
@@ -33,6 +40,7 @@ bool RuleWiring::reload(const QString &rulesDir)
         qCWarning(lcDaemon, "rules_refused dir=%s the running rules stay in force", qPrintable(rulesDir));
         return false;
     }
+    updateWanted();
     qCInfo(lcDaemon, "rules dir=%s files=%d loaded=%d", qPrintable(rulesDir), report.files, report.rules);
     return true;
 }
@@ -60,7 +68,12 @@ void RuleWiring::publishMetrics()
 
 void RuleWiring::republish(const core::Message &message)
 {
-    m_broker.publish(message);
+    const core::RouteOutcome outcome = m_broker.publish(message);
+    if (outcome.receivers == 0 && outcome.refused == 0 && wants(Dropped)) {
+        core::Message dropped = message;
+        dropped.edit().id = outcome.messageId;
+        messageDropped(dropped, "no_subscribers");
+    }
 }
 
 void RuleWiring::bridge(const QString &bridgeName, const core::Message &message)
@@ -71,40 +84,177 @@ void RuleWiring::bridge(const QString &bridgeName, const core::Message &message)
               message.topic().constData());
 }
 
-void RuleWiring::clientConnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
-                                 int protocolVersion, bool cleanStart, std::uint16_t keepAlive)
+namespace {
+
+QVariant optionalText(const QByteArray &b)
 {
-    m_engine.onEvent("$events/client_connected",
-                     {{"clientid", QString::fromUtf8(clientId)},
-                      {"username", QString::fromUtf8(username)},
-                      {"peername", QString::fromUtf8(peer)},
-                      {"proto_ver", protocolVersion},
-                      {"clean_start", cleanStart},
-                      {"keepalive", keepAlive},
-                      {"connected_at", QDateTime::currentMSecsSinceEpoch()}});
+    // EMQX reports an absent username as undefined, not as "".
+    return b.isEmpty() ? QVariant() : QVariant(QString::fromUtf8(b));
+}
+
+// "10.0.0.1:51234" -> "10.0.0.1", "[::1]:51234" -> "::1" (EMQX's peerhost has no port).
+QString hostOf(const QByteArray &peer)
+{
+    if (peer.startsWith('[')) {
+        const qsizetype close = peer.indexOf(']');
+        return QString::fromUtf8(close > 0 ? peer.mid(1, close - 1) : peer);
+    }
+    const qsizetype colon = peer.lastIndexOf(':');
+    return QString::fromUtf8(colon > 0 ? peer.left(colon) : peer);
+}
+
+void putIfValid(QVariantMap &m, const char *key, const QVariant &v)
+{
+    if (v.isValid())
+        m.insert(QString::fromLatin1(key), v);
+}
+
+bool isSysTopic(const QByteArray &topic)
+{
+    return topic.startsWith("$SYS/") || topic == "$SYS";
+}
+
+} // namespace
+
+void RuleWiring::updateWanted()
+{
+    // Asked once per load, so the adapters' per-message check is one inline mask test.
+    unsigned mask = 0;
+    if (m_engine.listensTo("$events/message_delivered"))
+        mask |= Delivered;
+    if (m_engine.listensTo("$events/message_acked"))
+        mask |= Acked;
+    if (m_engine.listensTo("$events/message_dropped"))
+        mask |= Dropped;
+    setWanted(mask);
+}
+
+void RuleWiring::clientConnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
+                                 int protocolVersion, bool cleanStart, std::uint16_t keepAlive,
+                                 std::uint32_t expiryInterval)
+{
+    QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
+                  {"peername", QString::fromUtf8(peer)},
+                  {"proto_name", protocolVersion == 3 ? "MQIsdp" : "MQTT"},
+                  {"proto_ver", protocolVersion},
+                  {"clean_start", cleanStart},
+                  {"keepalive", keepAlive},
+                  {"expiry_interval", QVariant::fromValue<qint64>(expiryInterval)},
+                  {"is_bridge", false},
+                  {"connected_at", QDateTime::currentMSecsSinceEpoch()},
+                  {"node", m_node}};
+    putIfValid(f, "username", optionalText(username));
+    m_engine.onEvent("$events/client_connected", f);
 }
 
 void RuleWiring::clientDisconnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
                                     const char *reason)
 {
-    m_engine.onEvent("$events/client_disconnected",
-                     {{"clientid", QString::fromUtf8(clientId)},
-                      {"username", QString::fromUtf8(username)},
-                      {"peername", QString::fromUtf8(peer)},
-                      {"reason", QString::fromLatin1(reason)},
-                      {"disconnected_at", QDateTime::currentMSecsSinceEpoch()}});
+    // EMQX's reason names where ours differ ("normal" is the same in both).
+    QString why = QString::fromLatin1(reason);
+    if (why == QLatin1String("taken over"))
+        why = QStringLiteral("takenover");
+    QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
+                  {"peername", QString::fromUtf8(peer)},
+                  {"reason", why},
+                  {"disconnected_at", QDateTime::currentMSecsSinceEpoch()},
+                  {"node", m_node}};
+    putIfValid(f, "username", optionalText(username));
+    m_engine.onEvent("$events/client_disconnected", f);
 }
 
-void RuleWiring::sessionSubscribed(const QByteArray &clientId, const QByteArray &filter, int qos)
+void RuleWiring::sessionSubscribed(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
+                                   const QByteArray &filter, int qos)
 {
-    m_engine.onEvent("$events/session_subscribed",
-                     {{"clientid", QString::fromUtf8(clientId)}, {"topic", QString::fromUtf8(filter)}, {"qos", qos}});
+    QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
+                  {"peerhost", hostOf(peer)},
+                  {"topic", QString::fromUtf8(filter)},
+                  {"qos", qos},
+                  {"node", m_node}};
+    putIfValid(f, "username", optionalText(username));
+    m_engine.onEvent("$events/session_subscribed", f);
 }
 
-void RuleWiring::sessionUnsubscribed(const QByteArray &clientId, const QByteArray &filter)
+void RuleWiring::sessionUnsubscribed(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
+                                     const QByteArray &filter)
 {
-    m_engine.onEvent("$events/session_unsubscribed",
-                     {{"clientid", QString::fromUtf8(clientId)}, {"topic", QString::fromUtf8(filter)}});
+    QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
+                  {"peerhost", hostOf(peer)},
+                  {"topic", QString::fromUtf8(filter)},
+                  {"node", m_node}};
+    putIfValid(f, "username", optionalText(username));
+    m_engine.onEvent("$events/session_unsubscribed", f);
+}
+
+QVariantMap RuleWiring::messageEvent(const core::Message &message, const char *eventName) const
+{
+    // The message's own fields, read as a rule reads them from a publish (RuleInput).
+    QVariantMap f;
+    for (const char *key : {"id", "payload", "peerhost", "topic", "qos", "flags", "pub_props",
+                            "publish_received_at"})
+        putIfValid(f, key, rules::RuleInput::messageValue(message, key));
+    f.insert("event", QString::fromLatin1(eventName));
+    f.insert("node", m_node);
+    return f;
+}
+
+void RuleWiring::messageDelivered(const QByteArray &clientId, const QByteArray &username,
+                                  const core::Delivery &delivery)
+{
+    // Like EMQX (ignore_sys_message), messages on $SYS raise no message events.
+    if (isSysTopic(delivery.message.topic()))
+        return;
+    const core::MessageData &d = delivery.message.data();
+    QVariantMap f = messageEvent(delivery.message, "message.delivered");
+    f.insert("qos", int(delivery.qos));
+    f.insert("flags", QVariantMap{{"retain", delivery.retain}, {"dup", false}});
+    putIfValid(f, "from_clientid", optionalText(d.originClientId));
+    putIfValid(f, "from_username", optionalText(d.originUsername));
+    f.insert("clientid", QString::fromUtf8(clientId));
+    putIfValid(f, "username", optionalText(username));
+    f.insert("timestamp", QDateTime::currentMSecsSinceEpoch());
+    if (m_delivered.isEmpty())
+        QMetaObject::invokeMethod(this, &RuleWiring::runDelivered, Qt::QueuedConnection);
+    m_delivered.append({std::move(f), d.ruleHops});
+}
+
+void RuleWiring::runDelivered()
+{
+    // Events raised while these run (a republish delivered at once) wait for the next turn.
+    const QList<PendingEvent> events = std::exchange(m_delivered, {});
+    for (const PendingEvent &e : events)
+        m_engine.onEvent("$events/message_delivered", e.fields, e.ruleHops);
+}
+
+void RuleWiring::messageAcked(const QByteArray &clientId, const QByteArray &username,
+                              const core::Delivery &delivery)
+{
+    if (isSysTopic(delivery.message.topic()))
+        return;
+    const core::MessageData &d = delivery.message.data();
+    QVariantMap f = messageEvent(delivery.message, "message.acked");
+    f.insert("qos", int(delivery.qos));
+    f.insert("flags", QVariantMap{{"retain", delivery.retain}, {"dup", false}});
+    f.insert("puback_props", QVariantMap());
+    putIfValid(f, "from_clientid", optionalText(d.originClientId));
+    putIfValid(f, "from_username", optionalText(d.originUsername));
+    f.insert("clientid", QString::fromUtf8(clientId));
+    putIfValid(f, "username", optionalText(username));
+    f.insert("timestamp", QDateTime::currentMSecsSinceEpoch());
+    m_engine.onEvent("$events/message_acked", f, d.ruleHops);
+}
+
+void RuleWiring::messageDropped(const core::Message &message, const char *reason)
+{
+    if (isSysTopic(message.topic()))
+        return;
+    const core::MessageData &d = message.data();
+    QVariantMap f = messageEvent(message, "message.dropped");
+    f.insert("reason", QString::fromLatin1(reason));
+    putIfValid(f, "clientid", optionalText(d.originClientId));
+    putIfValid(f, "username", optionalText(d.originUsername));
+    f.insert("timestamp", QDateTime::currentMSecsSinceEpoch());
+    m_engine.onEvent("$events/message_dropped", f, d.ruleHops);
 }
 
 } // namespace ferry

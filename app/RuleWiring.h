@@ -29,16 +29,35 @@ public:
 
     // mqtt::ClientEvents ($events/... topics, EMQX's field names)
     void clientConnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
-                         int protocolVersion, bool cleanStart, std::uint16_t keepAlive) override;
+                         int protocolVersion, bool cleanStart, std::uint16_t keepAlive,
+                         std::uint32_t expiryInterval) override;
     void clientDisconnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
                             const char *reason) override;
-    void sessionSubscribed(const QByteArray &clientId, const QByteArray &filter, int qos) override;
-    void sessionUnsubscribed(const QByteArray &clientId, const QByteArray &filter) override;
+    void sessionSubscribed(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
+                           const QByteArray &filter, int qos) override;
+    void sessionUnsubscribed(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
+                             const QByteArray &filter) override;
+    void messageDelivered(const QByteArray &clientId, const QByteArray &username,
+                          const core::Delivery &delivery) override;
+    void messageAcked(const QByteArray &clientId, const QByteArray &username,
+                      const core::Delivery &delivery) override;
+    void messageDropped(const core::Message &message, const char *reason) override;
 
 private:
     core::Broker &m_broker;
     rules::RuleEngine m_engine;
     QString m_rulesDir;
+    QByteArray m_node;
+    // message_delivered is reported from inside the session's delivery code, where routing
+    // a republish would re-enter the router: those events wait here for the next loop turn.
+    struct PendingEvent {
+        QVariantMap fields;
+        int ruleHops;
+    };
+    QList<PendingEvent> m_delivered;
+    void updateWanted();
+    void runDelivered();
+    QVariantMap messageEvent(const core::Message &message, const char *eventName) const;
 };
 
 } // namespace ferry

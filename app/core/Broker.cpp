@@ -214,6 +214,7 @@ RouteOutcome Broker::publish(Message message, PersistDone done)
     // Completions are posted, never run inside the call that made the write, so whatever
     // was joined is still outstanding here.
     outcome.durablePending = join && join->pending > 0;
+    outcome.messageId = message.data().id;
     for (const auto &observer : m_observers)
         observer(message);
     return outcome;

@@ -20,6 +20,7 @@ struct RouteOutcome {
     int receivers = 0;   // sessions handed the message
     int refused = 0;     // sessions whose queue refused it (overflow policy "refuse")
     bool durablePending = false;   // the completion given to Broker::publish will run later
+    std::uint64_t messageId = 0;   // the id Broker::publish gave the message
 };
 
 // One delivery the router decided on; the Broker stores (if durable) and enqueues it.

@@ -155,7 +155,7 @@ void Adapter::onConnect(Connect &connect)
            int(connect.cleanStart), keepAlive, int(attach.sessionPresent));
     if (m_events)
         m_events->clientConnected(connect.clientId, m_username, m_protocol->peer(),
-                                  int(connect.version), connect.cleanStart, keepAlive);
+                                  int(connect.version), connect.cleanStart, keepAlive, expiry);
     if (attach.sessionPresent)
         m_session->resumeDelivery();
 }
@@ -276,7 +276,9 @@ void Adapter::onPublish(Publish &publish)
 
     const std::int64_t now = wallNowMs();
     if (publish.qos == 0) {
-        m_broker.publish(buildMessage(publish, now));
+        const core::RouteOutcome outcome = m_broker.publish(buildMessage(publish, now));
+        if (outcome.receivers == 0 && outcome.refused == 0)
+            reportDropped(publish, now, outcome);
         return;
     }
     const std::uint16_t packetId = publish.packetId;
@@ -303,6 +305,8 @@ void Adapter::onPublish(Publish &publish)
         });
     if (messageWritten)
         *messageWritten = outcome.durablePending;
+    if (outcome.receivers == 0 && outcome.refused == 0)
+        reportDropped(publish, now, outcome);
     std::uint8_t reason = publishReasonCode(outcome);
     if (publish.qos == 2 && reason >= 0x80) {
         bool written = false;
@@ -313,13 +317,29 @@ void Adapter::onPublish(Publish &publish)
     queueAck(ackType, packetId, reason, !outcome.durablePending && !idWritten);
 }
 
+void Adapter::reportDropped(const Publish &publish, std::int64_t nowMs, const core::RouteOutcome &outcome)
+{
+    // Built again only when a rule reads $events/message_dropped: the broker took the first.
+    if (!m_events || !m_events->wants(ClientEvents::Dropped))
+        return;
+    core::Message message = buildMessage(publish, nowMs);
+    message.edit().id = outcome.messageId;
+    m_events->messageDropped(message, "no_subscribers");
+}
+
 void Adapter::onPubResponse(const PubResponse &response)
 {
     if (!m_session)
         return;
     switch (response.type) {
     case PacketType::Puback:
-        m_session->onPuback(response.packetId);
+        if (m_events && m_events->wants(ClientEvents::Acked)) {
+            core::Delivery acked;
+            if (m_session->onPuback(response.packetId, &acked))
+                m_events->messageAcked(m_protocol->clientId(), m_username, acked);
+        } else {
+            m_session->onPuback(response.packetId);
+        }
         break;
     case PacketType::Pubrec:
         if (!m_session->onPubrec(response.packetId, response.reasonCode >= 0x80)) {
@@ -350,7 +370,13 @@ void Adapter::onPubResponse(const PubResponse &response)
         break;
     }
     case PacketType::Pubcomp:
-        m_session->onPubcomp(response.packetId);
+        if (m_events && m_events->wants(ClientEvents::Acked)) {
+            core::Delivery acked;
+            if (m_session->onPubcomp(response.packetId, &acked))
+                m_events->messageAcked(m_protocol->clientId(), m_username, acked);
+        } else {
+            m_session->onPubcomp(response.packetId);
+        }
         break;
     default:
         break;
@@ -396,7 +422,8 @@ void Adapter::onSubscribe(Subscribe &subscribe)
         made.append({request.filter, options, isNew});
         suback.reasonCodes.append(request.maxQoS);   // QoS 2 is supported: granted as asked
         if (m_events)
-            m_events->sessionSubscribed(m_protocol->clientId(), request.filter, request.maxQoS);
+            m_events->sessionSubscribed(m_protocol->clientId(), m_username, m_protocol->peer(),
+                                        request.filter, request.maxQoS);
     }
     m_protocol->send(suback);
     // Retained messages after SUBACK, as Mosquitto and EMQX order them.
@@ -414,7 +441,7 @@ void Adapter::onUnsubscribe(Unsubscribe &unsubscribe)
         const bool removed = m_broker.unsubscribe(m_session, filter);
         unsuback.reasonCodes.append(removed ? rc::Success : rc::NoSubscriptionExisted);
         if (removed && m_events)
-            m_events->sessionUnsubscribed(m_protocol->clientId(), filter);
+            m_events->sessionUnsubscribed(m_protocol->clientId(), m_username, m_protocol->peer(), filter);
     }
     m_protocol->send(unsuback);
 }
@@ -468,6 +495,8 @@ bool Adapter::sendPublish(const core::Delivery &delivery, std::uint16_t packetId
     auto &stats = m_broker.stats();
     ++stats.messagesSent;
     ++stats.publishSent;
+    if (!dup && m_events && m_events->wants(ClientEvents::Delivered))
+        m_events->messageDelivered(m_protocol->clientId(), m_username, delivery);
     return true;
 }
 

@@ -20,17 +20,43 @@ struct AdapterSettings {
     std::uint32_t maxConnections = 0;   // 0 = unlimited
 };
 
-// Client lifecycle notifications for rules ($events/...) and the dashboard.
+// Client lifecycle and message notifications for rules ($events/...) and the dashboard.
+//
+// The message events (delivered, acked, dropped) would cost a call per message: the adapter
+// asks wants() first, an inline read of a mask the implementation keeps current (the rule
+// engine sets it on each load from whether any rule's FROM names the event), so with no rule
+// reading an event, nothing is built or called.
 class ClientEvents {
 public:
+    enum MessageEvent : unsigned { Delivered = 1u, Acked = 2u, Dropped = 4u };
+
     virtual ~ClientEvents() = default;
     virtual void clientConnected(const QByteArray &clientId, const QByteArray &username,
                                  const QByteArray &peer, int protocolVersion, bool cleanStart,
-                                 std::uint16_t keepAlive) = 0;
+                                 std::uint16_t keepAlive, std::uint32_t expiryInterval) = 0;
     virtual void clientDisconnected(const QByteArray &clientId, const QByteArray &username,
                                     const QByteArray &peer, const char *reason) = 0;
-    virtual void sessionSubscribed(const QByteArray &clientId, const QByteArray &filter, int qos) = 0;
-    virtual void sessionUnsubscribed(const QByteArray &clientId, const QByteArray &filter) = 0;
+    virtual void sessionSubscribed(const QByteArray &clientId, const QByteArray &username,
+                                   const QByteArray &peer, const QByteArray &filter, int qos) = 0;
+    virtual void sessionUnsubscribed(const QByteArray &clientId, const QByteArray &username,
+                                     const QByteArray &peer, const QByteArray &filter) = 0;
+
+    bool wants(MessageEvent e) const { return (m_wanted & e) != 0; }
+    // A PUBLISH (not a resend) went to the receiver's connection. Called from inside the
+    // session's delivery code: an implementation must not route messages from here.
+    virtual void messageDelivered(const QByteArray &clientId, const QByteArray &username,
+                                  const core::Delivery &delivery) = 0;
+    // The receiver acknowledged a QoS 1 (PUBACK) or QoS 2 (PUBCOMP) delivery.
+    virtual void messageAcked(const QByteArray &clientId, const QByteArray &username,
+                              const core::Delivery &delivery) = 0;
+    // A published message reached no session; reason is EMQX's ("no_subscribers").
+    virtual void messageDropped(const core::Message &message, const char *reason) = 0;
+
+protected:
+    void setWanted(unsigned mask) { m_wanted = mask; }
+
+private:
+    unsigned m_wanted = 0;
 };
 
 class Adapter final : public PacketHandler, public core::SessionOutput {
@@ -57,6 +83,7 @@ private:
     void refuseConnect(std::uint8_t reasonV5, std::uint8_t returnCode311, const char *why);
     core::Message buildMessage(const Publish &publish, std::int64_t nowMs) const;
     std::uint8_t publishReasonCode(const core::RouteOutcome &outcome) const;
+    void reportDropped(const Publish &publish, std::int64_t nowMs, const core::RouteOutcome &outcome);
     void leaveSession(bool publishWill, const char *reason);
     QByteArray assignClientId() const;
     // QoS 1/2 acknowledgements go out in the order the PUBLISH packets came (spec 4.6), also
