@@ -306,8 +306,9 @@ actions = [{ type = "republish", topic = "met/out" }]
                     if m.topic == "$SYS/rules/ratio/" + name]
             return vals[-1].decode() if vals else None
 
-        self.assertTrue(sub.wait(lambda: value("matched") is not None, 5.0),
-                        "no $SYS/rules/ratio/matched")
+        first = ["matched", "passed", "failed"]
+        self.assertTrue(sub.wait(lambda: all(value(k) is not None for k in first), 5.0),
+                        "no $SYS/rules/ratio/{matched,passed,failed}")
         self.assertEqual((value("matched"), value("passed"), value("failed")), ("0", "0", "0"))
         pub = self.connected("met-pub")
         for p in [b'{"v": 11, "d": 4}', b'{"v": 5, "d": 1}', b'{"v": 20, "d": 0}',
