@@ -303,6 +303,7 @@ bool ServerProtocol::sendPublish(const core::Delivery &delivery, std::uint16_t p
                               | (std::uint32_t(delivery.retain) << 10);
     QByteArray bytes;
     qsizetype idOffset = -1;
+    std::uint16_t newAlias = 0;   // recorded only once the PUBLISH is really sent
     if (cacheable) {
         for (const auto &form : m.wireCache) {
             if (form.key == key) {
@@ -335,9 +336,8 @@ bool ServerProtocol::sendPublish(const core::Delivery &delivery, std::uint16_t p
                     props.topicAlias = *it;
                     p.topic.clear();
                 } else if (m_outboundAliases.size() < m_clientTopicAliasMaximum) {
-                    const auto alias = std::uint16_t(m_outboundAliases.size() + 1);
-                    m_outboundAliases.insert(m.topic, alias);
-                    props.topicAlias = alias;
+                    newAlias = std::uint16_t(m_outboundAliases.size() + 1);
+                    props.topicAlias = newAlias;
                 }
             }
         }
@@ -353,8 +353,10 @@ bool ServerProtocol::sendPublish(const core::Delivery &delivery, std::uint16_t p
     if (m_clientMaxPacketSize != 0 && std::uint64_t(bytes.size()) > m_clientMaxPacketSize) {
         qCInfo(lcMqtt, "publish_too_large_for_client client_id=%s size=%lld max=%u",
                m_clientId.constData(), static_cast<long long>(bytes.size()), m_clientMaxPacketSize);
-        return false;
+        return false;   // spec 3.3.2.3.4: an alias it would have set is unknown to the client
     }
+    if (newAlias != 0)
+        m_outboundAliases.insert(m.topic, newAlias);
     if (delivery.qos > 0) {
         if (idOffset == -2) {
             // Recompute where the packet id sits in a cached encoding.
