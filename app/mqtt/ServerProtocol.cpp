@@ -167,9 +167,11 @@ void ServerProtocol::handlePacket(Packet &packet)
         const Disconnect &d = std::get<Disconnect>(packet);
         m_handler.onDisconnect(d);
         // The adapter may have refused it (spec 3.14.2.2.2: then it is not a valid DISCONNECT
-        // and the will stands). Spec 3.14.4-3: a valid one discards the will, unless 0x04.
+        // and the will stands). Only Normal disconnection (0x00, and every 3.1.1 DISCONNECT)
+        // discards the will (3.14.4-3, 3.1.2-8); 0x04 and the error codes leave it to be sent.
+        // (Mosquitto 2.0 discards it for every code but 0x04; the specification does not.)
         if (m_state == State::Connected) {
-            m_gracefulDisconnect = d.reasonCode != rc::DisconnectWithWill;
+            m_gracefulDisconnect = d.reasonCode == rc::Success;
             m_state = State::Closing;
             m_sink.closeTransport();
         }

@@ -213,6 +213,20 @@ class Will(BrokerTestCase):
         self.assertTrue(w.wait_messages(1, 5.0), "will not published after DISCONNECT 0x04")
         self.assertEqual(w.messages[0].payload, b"asked-for")
 
+    def test_v5_disconnect_with_error_reason_publishes_will_MQTT_3_1_2_8(self):
+        """5.0 3.1.2-8: the will is published after the connection closes "unless the Will
+        Message has been deleted by the Server on receipt of a DISCONNECT packet with Reason
+        Code 0x00"; a client that disconnects with 0x80 (Unspecified error) keeps its will."""
+        from paho.mqtt.reasoncodes import ReasonCodes
+        from paho.mqtt.packettypes import PacketTypes
+        w = self._watch()
+        c = self.client("error-exit", 5)
+        c.client.will_set("will/t", b"after-error", 1, False)
+        c.connect(self.broker.port)
+        c.disconnect(reasoncode=ReasonCodes(PacketTypes.DISCONNECT, identifier=0x80))
+        self.assertTrue(w.wait_messages(1, 5.0), "will not published after DISCONNECT 0x80")
+        self.assertEqual(w.messages[0].payload, b"after-error")
+
     def test_v5_will_delay_interval_delays_will_MQTT_3_1_3_9(self):
         """5.0 3.1.3.2.2: the Server delays publishing the Will Message until the Will Delay
         Interval has passed or the Session ends, whichever happens first. Session expiry 30 s,

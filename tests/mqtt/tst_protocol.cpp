@@ -1026,9 +1026,6 @@ void TstProtocol::gracefulOnlyAfterValidDisconnect_MQTT_3_14_4_3()
             QCOMPARE(f.sink.sent, QByteArray());
     }
     f.proto.transportClosed();
-    // Broker bug (/tmp/ferry-bugs.md, "Client DISCONNECT with an error reason"): every reason
-    // but 0x04 is taken as normal. Remove this line with the fix.
-    QEXPECT_FAIL("5.0 0x80 client error", "broker discards the will on DISCONNECT 0x80", Continue);
     QCOMPARE(f.handler.closed, QList<bool>{graceful});
 }
 
