@@ -97,7 +97,13 @@ class ClientEvents(RulesTestCase):
 
 
 class MessageEvents(RulesTestCase):
-    RULES = {"audit.toml": MESSAGE_EVENTS}
+    RULES = {"audit.toml": MESSAGE_EVENTS,
+             "fwd.toml": r'''
+[[rule]]
+name = "fwd"
+sql = 'SELECT payload FROM "src/#"'
+actions = [{ type = "republish", topic = "data/from-rule", payload = "${payload}" }]
+'''}
 
     def events(self, obs, name, n):
         return [self.js(m) for m in self.wait_on(obs, "audit/" + name, n)]
@@ -142,6 +148,20 @@ class MessageEvents(RulesTestCase):
                           "qos": 0, "event": "message.dropped"})
         self.assertRegex(dropped["id"], ID)
         self.assertNotEqual(dropped["id"], delivered["id"])
+
+    def test_rule_output_without_subscribers_is_dropped(self):
+        """A rule's republish that reaches nobody raises message_dropped too; it has no
+        client behind it, so clientid and username are undefined."""
+        obs = self.connected("auditor")
+        obs.subscribe("audit/#", 0)
+        snd = self.connected("snd4")
+        snd.publish("src/1", b"via-rule", qos=1)
+        dropped = self.events(obs, "message.dropped", 1)[0]
+        self.assertEqual({k: dropped.get(k) for k in ["reason", "topic", "payload", "qos",
+                                                      "clientid", "username"]},
+                         {"reason": "no_subscribers", "topic": "data/from-rule",
+                          "payload": "via-rule", "qos": 0, "clientid": None, "username": None})
+        self.assertRegex(dropped["id"], ID)
 
     def test_qos2_acked_on_pubcomp_and_qos0_not_acked(self):
         """A QoS 2 delivery is acked when PUBCOMP comes (qos 2 in the event); a QoS 0 delivery
