@@ -216,6 +216,12 @@ void RuleFile::loadText(const QString &path, const QByteArray &text, QList<RuleS
             if (!n->is_string() || n->as_string()->get().empty()) {
                 err(*n, "'name' must be a non-empty string");
                 ok = false;
+            } else if (n->as_string()->get().find_first_of(std::string("/+#\0", 4)) !=
+                       std::string::npos) {
+                // The name is a topic level in $SYS/rules/<name>/...
+                err(*n, "'name' must not contain '/', '+', '#' or NUL (it is a topic level in "
+                        "$SYS/rules/<name>/...)");
+                ok = false;
             } else {
                 spec.name = QString::fromStdString(n->as_string()->get());
             }

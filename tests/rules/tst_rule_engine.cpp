@@ -70,6 +70,7 @@ private slots:
     void republishCycleIsBounded();
     void republishHopsBoundDeferredCycles();
     void listensToNamedEventsOnly();
+    void nameMustBeATopicLevel();
     void storeKeepsRetentionLimit();
     void webhookPostsJsonAndCountsOutcome();
     void reloadKeepsOldSetOnBrokenFile();
@@ -224,6 +225,20 @@ void TestRuleEngine::listensToNamedEventsOnly()
     QVERIFY(!engine.listensTo("$events/message_dropped"));   // its rule is disabled
     QVERIFY(engine.loadText("e.toml", ruleToml("SELECT * FROM \"t\"")).ok);
     QVERIFY(!engine.listensTo("$events/message_acked"));
+}
+
+void TestRuleEngine::nameMustBeATopicLevel()
+{
+    // Metrics go out under $SYS/rules/<name>/...: a name with '/', '+' or '#' is refused.
+    RuleEngine engine;
+    for (const QByteArray name : {"a/b", "x+", "#"}) {
+        const LoadReport r = engine.loadText("n.toml", ruleToml("SELECT * FROM \"t\"", "[]", name));
+        QVERIFY(!r.ok);
+        QCOMPARE(r.lines().value(0).left(11), QString("n.toml:2:8:"));
+        QVERIFY2(r.lines().value(0).contains("must not contain '/', '+', '#'"),
+                 qPrintable(r.lines().value(0)));
+    }
+    QVERIFY(engine.loadText("n.toml", ruleToml("SELECT * FROM \"t\"", "[]", "ok-name.v2")).ok);
 }
 
 void TestRuleEngine::storeKeepsRetentionLimit()
