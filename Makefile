@@ -31,23 +31,26 @@ clean:
 	rm -rf $(BUILD_DIR)
 
 # --- Debian packages (issue 5). `make deb` builds ferry_<version>_<arch>.deb into build-deb/;
-# `make deb ARCH=arm64` (or `make deb-arm64`) cross-builds it in an arm64 sysroot and smoke-tests
-# the result under qemu-user. Neither is part of `make test`; `make test-deb` runs the packaging
-# tests (build, inspect, install/reload/stop/purge on this machine: needs root).
+# `make deb ARCH=arm64` or `make deb ARCH=armhf` (or `make deb-arm64`, `make deb-armhf`)
+# cross-builds it in a sysroot of that architecture and smoke-tests the result under qemu-user.
+# Neither is part of `make test`; `make test-deb` runs the packaging tests (build, inspect,
+# install/reload/stop/purge on this machine: needs root).
 ARCH ?=
 
-.PHONY: deb deb-arm64 test-deb
+.PHONY: deb deb-arm64 deb-armhf test-deb
 
 deb:
-	@sh packaging/deps.sh deb
 	@if [ -n "$(ARCH)" ] && [ "$(ARCH)" != "$$(dpkg-architecture -qDEB_BUILD_ARCH)" ]; then \
-	  sh packaging/cross/build-$(ARCH).sh; \
+	  sh packaging/deps.sh deb cross && sh packaging/cross/build-cross.sh $(ARCH); \
 	else \
-	  sh packaging/build-deb.sh; \
+	  sh packaging/deps.sh deb && sh packaging/build-deb.sh; \
 	fi
 
 deb-arm64:
 	$(MAKE) deb ARCH=arm64
+
+deb-armhf:
+	$(MAKE) deb ARCH=armhf
 
 test-deb: configure
 	@sh packaging/deps.sh deb

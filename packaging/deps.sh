@@ -10,11 +10,17 @@ BUILD="cmake ninja-build g++ pkg-config
 TEST="mosquitto mosquitto-clients python3 python3-paho-mqtt sqlite3 procps systemd man-db"
 # Extra sets by argument: `deps.sh deb` adds the packaging tools.
 DEB="debhelper devscripts lintian fakeroot dpkg-dev systemd"
+# `deps.sh cross`: cross-building the .deb for arm64 and armhf (packaging/cross/build-cross.sh):
+# Debian's cross compilers, mmdebstrap for the target sysroot, qemu-user for the smoke test.
+CROSS="mmdebstrap qemu-user-static file
+  g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
+  g++-arm-linux-gnueabihf binutils-arm-linux-gnueabihf"
 
 want="$BUILD $TEST"
 for extra in "$@"; do
   case "$extra" in
     deb) want="$want $DEB" ;;
+    cross) want="$want $CROSS" ;;
     *) echo "deps.sh: unknown set '$extra'" >&2; exit 2 ;;
   esac
 done

@@ -6,8 +6,8 @@ deb=$1
 sysroot=$2
 arch=$(dpkg-deb -f "$deb" Architecture)
 case "$arch" in
-  arm64) qemu=qemu-aarch64-static ;;
-  armhf) qemu=qemu-arm-static ;;
+  arm64) qemu=qemu-aarch64-static; machine="ARM aarch64" ;;
+  armhf) qemu=qemu-arm-static; machine="32-bit LSB .* ARM, EABI5" ;;
   *) echo "smoke-qemu: no qemu for $arch" >&2; exit 2 ;;
 esac
 export QEMU_LD_PREFIX="$sysroot"
@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 dpkg-deb -x "$deb" "$tmp/root"
 ferryd=$tmp/root/usr/bin/ferryd
-file "$ferryd" | grep -q "ARM aarch64\|ARM," || { echo "smoke-qemu: $ferryd is not $arch" >&2; exit 1; }
+file "$ferryd" | grep -q "$machine" || { echo "smoke-qemu: $ferryd is not $arch" >&2; exit 1; }
 
 "$qemu" "$ferryd" --version
 "$qemu" "$ferryd" --check-config "$tmp/root/etc/ferry/ferry.toml"

@@ -1,17 +1,22 @@
-# CMake toolchain for arm64 (aarch64-linux-gnu): Debian's cross compiler, a Debian arm64 sysroot
-# made by build-arm64.sh (FERRY_SYSROOT), and the host's Qt tools (moc, rcc) through QT_HOST_PATH.
-# Multiarch (-dev:arm64 beside the amd64 ones) is avoided on purpose: its package lists skew.
+# CMake toolchain for the cross builds (packaging/cross/build-cross.sh): Debian's cross compiler
+# for FERRY_CROSS_TRIPLET (aarch64-linux-gnu for arm64, arm-linux-gnueabihf for armhf), a Debian
+# sysroot of that architecture (FERRY_SYSROOT), and the host's Qt tools (moc, rcc) through
+# QT_HOST_PATH. Multiarch (-dev:arm64 beside the amd64 ones) is avoided on purpose: its package
+# lists skew.
+foreach(_var FERRY_SYSROOT FERRY_CROSS_TRIPLET FERRY_CROSS_PROCESSOR)
+  if(NOT DEFINED ENV{${_var}})
+    message(FATAL_ERROR "${_var} is not set (see packaging/cross/build-cross.sh)")
+  endif()
+endforeach()
+set(_triplet $ENV{FERRY_CROSS_TRIPLET})
 set(CMAKE_SYSTEM_NAME Linux)
-set(CMAKE_SYSTEM_PROCESSOR aarch64)
-set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
+set(CMAKE_SYSTEM_PROCESSOR $ENV{FERRY_CROSS_PROCESSOR})
+set(CMAKE_LIBRARY_ARCHITECTURE ${_triplet})
 
-if(NOT DEFINED ENV{FERRY_SYSROOT})
-  message(FATAL_ERROR "FERRY_SYSROOT is not set (see packaging/cross/build-arm64.sh)")
-endif()
 set(_sysroot $ENV{FERRY_SYSROOT})
 set(CMAKE_SYSROOT ${_sysroot})
-set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
-set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+set(CMAKE_C_COMPILER ${_triplet}-gcc)
+set(CMAKE_CXX_COMPILER ${_triplet}-g++)
 
 # Programs (moc, rcc, pkg-config) come from the host; libraries, headers and CMake packages only
 # from the sysroot.
@@ -29,10 +34,10 @@ set(QT_HOST_PATH_CMAKE_DIR /usr/lib/${CMAKE_HOST_SYSTEM_PROCESSOR}-linux-gnu/cma
 set(PKG_CONFIG_EXECUTABLE /usr/bin/pkg-config CACHE FILEPATH "" FORCE)
 set(ENV{PKG_CONFIG_SYSROOT_DIR} ${_sysroot})
 set(ENV{PKG_CONFIG_LIBDIR}
-    "${_sysroot}/usr/lib/aarch64-linux-gnu/pkgconfig:${_sysroot}/usr/share/pkgconfig")
+    "${_sysroot}/usr/lib/${_triplet}/pkgconfig:${_sysroot}/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
 
 # Shared libraries' own dependencies (libicu for QtCore, ...) are found inside the sysroot.
-set(_rpl "-Wl,-rpath-link,${_sysroot}/usr/lib/aarch64-linux-gnu -Wl,-rpath-link,${_sysroot}/lib/aarch64-linux-gnu")
+set(_rpl "-Wl,-rpath-link,${_sysroot}/usr/lib/${_triplet} -Wl,-rpath-link,${_sysroot}/lib/${_triplet}")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "${_rpl}")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "${_rpl}")
