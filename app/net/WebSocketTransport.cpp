@@ -6,6 +6,12 @@ Q_LOGGING_CATEGORY(lcNet, "ferry.net")
 
 namespace ferry::net {
 
+namespace {
+// Far above what a reading client accumulates (QoS 0 is shed at the protocol's backlog limit,
+// QoS 1/2 bounded by the in-flight window), far below a gateway's memory.
+constexpr qint64 kMaxOutputBacklog = 8 * 1024 * 1024;
+} // namespace
+
 WebSocketTransport::WebSocketTransport(QWebSocket *socket, quint64 maxMessageSize, QObject *parent)
     : Transport(parent), m_socket(socket)
 {
@@ -39,8 +45,16 @@ void WebSocketTransport::start()
 
 void WebSocketTransport::write(const QByteArray &bytes)
 {
-    if (!m_closed)
-        m_socket->sendBinaryMessage(bytes);
+    if (m_closed || m_overrun)
+        return;
+    m_socket->sendBinaryMessage(bytes);
+    if (m_socket->bytesToWrite() <= kMaxOutputBacklog)
+        return;
+    m_overrun = true;
+    qCWarning(lcNet, "websocket_output_backlog peer=%s bytes=%lld action=close", m_peer.constData(),
+              static_cast<long long>(m_socket->bytesToWrite()));
+    // Not from inside write(): the receiver is in the middle of a call that wrote.
+    QMetaObject::invokeMethod(this, [this] { m_socket->abort(); }, Qt::QueuedConnection);
 }
 
 void WebSocketTransport::close()

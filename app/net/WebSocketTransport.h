@@ -1,6 +1,11 @@
 #pragma once
 // MQTT over WebSocket (MQTT 5 section 6): one binary frame or message carries any part of
 // the byte stream; text frames are a protocol violation and close the connection.
+//
+// Backpressure: QWebSocket reads and decodes whatever arrives and offers no way to stop reading
+// (unlike TcpTransport, which pauses its read notifier), so a peer that sends without reading
+// what it asked for is disconnected once its unread output passes a limit, rather than being
+// buffered without bound.
 #include "net/Transport.h"
 
 #include <QWebSocket>
@@ -29,6 +34,7 @@ private:
     TransportReceiver *m_receiver = nullptr;
     QByteArray m_peer;
     bool m_closed = false;
+    bool m_overrun = false;   // output backlog past the limit: dropping, closing
 };
 
 } // namespace ferry::net
