@@ -279,7 +279,9 @@ void ServerProtocol::handlePublish(Publish &publish)
     }
     if (publish.qos > 0 && !m_inboundOpen.contains(publish.packetId)) {
         // Spec 3.3.4-9 (4.9): more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum.
-        if (m_inboundOpen.size() >= m_settings.receiveMaximum) {
+        // MQTT 3.1.1 has no Receive Maximum: such a client was never told a limit, and the
+        // packet id space bounds what it can have open (Mosquitto does not limit it either).
+        if (m_version == ProtocolVersion::V5 && m_inboundOpen.size() >= m_settings.receiveMaximum) {
             protocolError(rc::ReceiveMaximumExceeded, "receive maximum exceeded");
             return;
         }

@@ -104,6 +104,7 @@ private slots:
     void inboundTopicAliasErrors_data();
     void inboundTopicAliasErrors();
     void receiveMaximumExceeded_MQTT_3_3_4_7();
+    void receiveMaximumNotAppliedTo311();
     void receiveMaximumFreedByAck_data();
     void receiveMaximumFreedByAck();
     void resentPublishDoesNotCountTwice();
@@ -435,6 +436,20 @@ void TstProtocol::receiveMaximumExceeded_MQTT_3_3_4_7()
     QCOMPARE(f.sink.packets().size(), 1);
     QCOMPARE(disconnectReason(f.sink.packets().at(0)), 0x93);
     QCOMPARE(f.sink.closes, 1);
+}
+
+// MQTT 3.1.1 has no Receive Maximum to tell the client, so none is enforced on it: a 3.1.1
+// publisher with a wide window must not be disconnected for using it.
+void TstProtocol::receiveMaximumNotAppliedTo311()
+{
+    Fixture f(receiveMaximumTwo());
+    f.feed(connect311());
+    f.sink.clear();
+    for (quint16 id = 1; id <= 5; ++id)
+        f.feed(frame(0x32, hex("00 01 74 | topic t") + QByteArray(1, char(0)) + QByteArray(1, char(id))
+                               + hex("78 | payload x")));
+    QCOMPARE(f.handler.publishes.size(), 5);
+    QCOMPARE(f.sink.closes, 0);
 }
 
 void TstProtocol::receiveMaximumFreedByAck_data()
