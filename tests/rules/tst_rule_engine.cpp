@@ -2,6 +2,7 @@
 // webhook, log), republish loop bound, metrics, and atomic reload from a directory.
 
 #include "RuleHarness.h"
+#include "rules/FilterMatch.h"
 #include "rules/StoreDatabase.h"
 
 #include <QTcpServer>
@@ -63,6 +64,8 @@ class TestRuleEngine : public QObject {
     Q_OBJECT
 private slots:
     void fromIndexMatchesOnlyItsFilters();
+    void fromIndexAgreesWithFilterMatches();
+    void templatesWalkNestedFields();
     void severalSourcesAndSysTopics();
     void eventsAsSources();
     void republishBuildsTheMessage();
@@ -96,6 +99,43 @@ void TestRuleEngine::fromIndexMatchesOnlyItsFilters()
     for (const RuleMetrics &m : engine.metrics())
         matched += m.matched;
     QCOMPARE(matched, 1u);
+}
+
+void TestRuleEngine::fromIndexAgreesWithFilterMatches()
+{
+    // The index (what onMessage uses) against the plain matcher, on filters and topics that
+    // exercise '+', '#' (also matching its parent), empty levels and '$' topics.
+    const QList<QByteArray> filters = {"a/b",  "a/+",    "+/b",    "#",      "a/#",   "+/+",
+                                       "+",    "a/b/#",  "$SYS/#", "$SYS/+", "+/b/c", "a//c",
+                                       "a/+/c", "+/#",   "/b",     "a/",     "$e/x",  "a/b"};
+    FilterIndex index;
+    for (int i = 0; i < filters.size(); ++i)
+        index.insert(filters[i], i == filters.size() - 1 ? 0 : i); // "a/b" twice for id 0
+    const QList<QByteArray> topics = {"a",    "a/b",  "a/b/c", "b",   "x/b", "x/b/c", "$SYS",
+                                      "$SYS/a", "$SYS/a/b", "a//c", "a/", "/b", "/", "",
+                                      "$e/x", "a/c/c"};
+    for (const QByteArray &t : topics) {
+        QList<int> expected;
+        for (int i = 0; i < filters.size() - 1; ++i)
+            if (filterMatches(filters[i], t))
+                expected.append(i);
+        QList<int> got{-1}; // match() appends after what is there
+        index.match(t, &got);
+        QCOMPARE(got.takeFirst(), -1);
+        QVERIFY2(got == expected, t.constData());
+    }
+}
+
+void TestRuleEngine::templatesWalkNestedFields()
+{
+    OneRule r("SELECT payload.o AS o, payload.s AS s FROM \"in/#\"",
+              R"([{ type = "republish", topic = "out/${o.a}/${s.k}", )"
+              R"(payload = '${missing.y}|$${x}|${o}|${s.k}|${o.a.b}' }])");
+    QVERIFY2(r.report.ok, qPrintable(r.report.lines().join("\n")));
+    r.run(message("in/1", R"({"o":{"a":1},"s":"{\"k\":\"v\"}"})"));
+    QCOMPARE(r.sink.republished.size(), 1);
+    QCOMPARE(r.sink.republished[0].topic(), QByteArray("out/1/v"));
+    QCOMPARE(r.sink.republished[0].payload(), QByteArray(R"(|${x}|{"a":1}|v|)"));
 }
 
 void TestRuleEngine::severalSourcesAndSysTopics()

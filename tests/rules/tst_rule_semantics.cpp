@@ -199,6 +199,30 @@ void TestRuleSemantics::table_data()
         R"({"sensors":[{"a":1},{"b":2}]})", "{\"a\":1}\n{\"b\":2}");
     row("foreach not array", "FOREACH payload.nope FROM \"s/#\"", p, "no result");
     row("foreach where false", "FOREACH payload.arr FROM \"s/#\" WHERE false", p, "no result");
+    // payload decoding by shape, output encoding (the rule hot path's shortcuts)
+    row("duplicate json key: last wins", "SELECT payload.a AS a FROM \"s/#\"", R"({"a":1,"b":0,"a":2})",
+        R"({"a":2})");
+    row("nested shape beside unread keys",
+        "SELECT payload.obj.a.b AS b, payload.obj.x AS x FROM \"s/#\"",
+        R"({"n":1,"obj":{"y":[1],"a":{"c":0,"b":"deep"},"x":{"k":[true,null]}}})",
+        R"({"b":"deep","x":{"k":[true,null]}})");
+    row("field read whole and nested", "SELECT payload.obj AS o, payload.obj.a AS a FROM \"s/#\"",
+        R"({"obj":{"a":1,"z":"q"},"w":2})", R"({"a":1,"o":{"a":1,"z":"q"}})");
+    row("string escapes in output", "SELECT payload.s AS s FROM \"s/#\"",
+        R"({"s":"q\"b\\s/\n\r\t\u0001\u001f é€"})",
+        "{\"s\":\"q\\\"b\\\\s/\\n\\r\\t\\u0001\\u001f é€\"}");
+    row("non-ascii and escaped keys in output", "SELECT payload.m AS m FROM \"s/#\"",
+        R"({"m":{"é":1,"a\"b":2,"plain":3}})", "{\"m\":{\"a\\\"b\":2,\"plain\":3,\"é\":1}}");
+    row("number comparisons", "SELECT payload.a > payload.b AS gt, payload.a >= payload.b AS ge, "
+        "payload.a < payload.b AS lt, payload.a <= payload.b AS le, 2 >= 2.0 AS ge2, "
+        "1 <= 1 AS le1 FROM \"s/#\"", R"({"a":3,"b":2.5})",
+        R"({"ge":true,"ge2":true,"gt":true,"le":false,"le1":true,"lt":false})");
+    row("ordering undefined both", "SELECT payload.x <= payload.y AS le, payload.x >= payload.y AS ge, "
+        "payload.x < payload.y AS lt FROM \"s/#\"", p, R"({"ge":true,"le":true,"lt":false})");
+    row("ordering number and numeric string", "SELECT payload.num > 11 AS gt, payload.num < 11.5 AS lt "
+        "FROM \"s/#\"", p, R"({"gt":true,"lt":false})");
+    row("ordering type error", "SELECT payload.t > 1 AS x FROM \"s/#\"", p,
+        "error: type error: cannot order boolean > number");
     // comments
     row("sql comment", "SELECT 1 AS x -- a comment\nFROM \"s/#\"", p, R"({"x":1})");
 }
