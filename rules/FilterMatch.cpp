@@ -94,7 +94,7 @@ void FilterIndex::insert(QByteArrayView filter, int id)
             m_empty = false;
             return;
         }
-        auto &child = node->children[f[i].toByteArray()];
+        auto &child = f[i] == "+" ? node->plus : node->children[f[i].toByteArray()];
         if (!child)
             child = std::make_unique<Node>();
         node = child.get();
@@ -103,25 +103,31 @@ void FilterIndex::insert(QByteArrayView filter, int id)
     m_empty = false;
 }
 
-void FilterIndex::collect(const Node *node, const Levels &lv, int i, bool dollar,
-                          QList<int> *out) const
+// pos: where the current level starts in topic, or topic.size() + 1 once every level is used.
+void FilterIndex::collect(const Node *node, QByteArrayView topic, qsizetype pos, bool root,
+                          bool dollar, QList<int> *out) const
 {
     // '#' matches the parent level too ("a/#" matches "a"), but not at the root of a '$' topic.
-    if (!(dollar && i == 0))
+    const bool dollarRoot = dollar && root;
+    if (!dollarRoot && !node->hashIds.isEmpty())
         out->append(node->hashIds);
-    if (i == lv.size()) {
-        out->append(node->ids);
+    if (pos > topic.size()) {
+        if (!node->ids.isEmpty())
+            out->append(node->ids);
         return;
     }
-    // fromRawData: look up without copying the level.
-    auto exact = node->children.find(QByteArray::fromRawData(lv[i].data(), lv[i].size()));
-    if (exact != node->children.end())
-        collect(exact->second.get(), lv, i + 1, dollar, out);
-    if (!(dollar && i == 0)) {
-        auto plus = node->children.find(QByteArrayLiteral("+"));
-        if (plus != node->children.end())
-            collect(plus->second.get(), lv, i + 1, dollar, out);
+    qsizetype end = topic.indexOf('/', pos);
+    if (end < 0)
+        end = topic.size();
+    if (!node->children.empty()) {
+        // fromRawData: look up without copying the level.
+        const auto exact =
+            node->children.find(QByteArray::fromRawData(topic.data() + pos, end - pos));
+        if (exact != node->children.end())
+            collect(exact->second.get(), topic, end + 1, false, dollar, out);
     }
+    if (node->plus && !dollarRoot)
+        collect(node->plus.get(), topic, end + 1, false, dollar, out);
 }
 
 void FilterIndex::match(QByteArrayView topic, QList<int> *out) const
@@ -129,9 +135,11 @@ void FilterIndex::match(QByteArrayView topic, QList<int> *out) const
     if (m_empty)
         return;
     const qsizetype before = out->size();
-    collect(m_root.get(), levels(topic), 0, topic.startsWith('$'), out);
-    std::sort(out->begin() + before, out->end());
-    out->erase(std::unique(out->begin() + before, out->end()), out->end());
+    collect(m_root.get(), topic, 0, true, topic.startsWith('$'), out);
+    if (out->size() - before > 1) {
+        std::sort(out->begin() + before, out->end());
+        out->erase(std::unique(out->begin() + before, out->end()), out->end());
+    }
 }
 
 } // namespace ferry::rules

@@ -10,7 +10,7 @@
 #include <QList>
 #include <QVarLengthArray>
 
-#include <map>
+#include <unordered_map>
 #include <memory>
 
 namespace ferry::rules {
@@ -34,12 +34,19 @@ public:
     bool isEmpty() const { return m_empty; }
 
 private:
+    struct LevelHash {
+        size_t operator()(const QByteArray &b) const noexcept { return qHash(QByteArrayView(b)); }
+    };
     struct Node {
-        std::map<QByteArray, std::unique_ptr<Node>> children;
+        // Exact levels by hash (a miss costs one hash, not a walk of sorted keys); the '+'
+        // child apart, so that a topic level looks up one table and follows one pointer.
+        std::unordered_map<QByteArray, std::unique_ptr<Node>, LevelHash> children;
+        std::unique_ptr<Node> plus;
         QList<int> ids;     // filters ending here
         QList<int> hashIds; // filters ending with '#' below this node
     };
-    void collect(const Node *node, const Levels &levels, int i, bool dollar, QList<int> *out) const;
+    void collect(const Node *node, QByteArrayView topic, qsizetype pos, bool root, bool dollar,
+                 QList<int> *out) const;
     std::unique_ptr<Node> m_root;
     bool m_empty = true;
 };
