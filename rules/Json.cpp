@@ -10,11 +10,21 @@ namespace ferry::rules::json {
 
 namespace {
 
-void writeString(QByteArray &out, const QByteArray &s)
+void writeString(QByteArray &out, QByteArrayView s)
 {
+    // Runs of characters that need no escape are appended whole (this is on the per-message
+    // path of every republish without a payload template).
     out += '"';
-    for (char c : s) {
-        switch (c) {
+    const char *p = s.data();
+    const char *const end = p + s.size();
+    const char *run = p;
+    for (; p < end; ++p) {
+        const unsigned char u = static_cast<unsigned char>(*p);
+        if (u >= 0x20 && u != '"' && u != '\\')
+            continue;
+        out.append(run, p - run);
+        run = p + 1;
+        switch (*p) {
         case '"':
             out += "\\\"";
             break;
@@ -30,17 +40,33 @@ void writeString(QByteArray &out, const QByteArray &s)
         case '\t':
             out += "\\t";
             break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += c;
-            }
+        default: {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", *p);
+            out += buf;
+        }
         }
     }
+    out.append(run, end - run);
     out += '"';
+}
+
+void writeKey(QByteArray &out, const QString &key)
+{
+    // Keys are nearly always ASCII: convert without a heap allocation then.
+    const qsizetype n = key.size();
+    if (n <= 64) {
+        char buf[64];
+        const QChar *c = key.constData();
+        qsizetype i = 0;
+        for (; i < n && c[i].unicode() < 0x80; ++i)
+            buf[i] = char(c[i].unicode());
+        if (i == n) {
+            writeString(out, QByteArrayView(buf, n));
+            return;
+        }
+    }
+    writeString(out, key.toUtf8());
 }
 
 void writeValue(QByteArray &out, const QVariant &v, int depth)
@@ -90,7 +116,7 @@ void writeValue(QByteArray &out, const QVariant &v, int depth)
             if (!first)
                 out += ',';
             first = false;
-            writeString(out, it.key().toUtf8());
+            writeKey(out, it.key());
             out += ':';
             writeValue(out, it.value(), depth + 1);
         }
@@ -161,6 +187,7 @@ QByteArray formatDouble(double d)
 QByteArray write(const QVariant &value)
 {
     QByteArray out;
+    out.reserve(64);
     writeValue(out, value, 0);
     return out;
 }

@@ -185,13 +185,22 @@ local function ord(op, a, b)
   end
   return x, y
 end
-function F.LT(a, b) local x, y = ord('<', a, b); if x == nil then return false end return x < y end
+-- Two numbers (the common WHERE payload.x > 30) skip ord's checks: same result.
+function F.LT(a, b)
+  if type(a) == 'number' and type(b) == 'number' then return a < b end
+  local x, y = ord('<', a, b); if x == nil then return false end return x < y
+end
 function F.LE(a, b)
+  if type(a) == 'number' and type(b) == 'number' then return a <= b end
   if undef(a) and undef(b) then return true end
   local x, y = ord('<=', a, b); if x == nil then return false end return x <= y
 end
-function F.GT(a, b) local x, y = ord('>', a, b); if x == nil then return false end return x > y end
+function F.GT(a, b)
+  if type(a) == 'number' and type(b) == 'number' then return a > b end
+  local x, y = ord('>', a, b); if x == nil then return false end return x > y
+end
 function F.GE(a, b)
+  if type(a) == 'number' and type(b) == 'number' then return a >= b end
   if undef(a) and undef(b) then return true end
   local x, y = ord('>=', a, b); if x == nil then return false end return x >= y
 end

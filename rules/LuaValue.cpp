@@ -13,29 +13,6 @@ char nullTag;
 char arrayMetatableKey;
 constexpr int kMaxDepth = 64;
 
-void pushElement(lua_State *L, simdjson::dom::element e, int shapeIdx, int depth);
-
-void pushChild(lua_State *L, simdjson::dom::element child, int shapeIdx, const char *key,
-               size_t keyLen, int depth)
-{
-    // shapeIdx == 0: convert fully. Otherwise shape[key] decides: nil = skip (caller checked),
-    // true = full, table = nested shape.
-    if (shapeIdx == 0) {
-        pushElement(L, child, 0, depth + 1);
-        return;
-    }
-    lua_pushlstring(L, key, keyLen);
-    lua_rawget(L, shapeIdx);
-    if (lua_istable(L, -1)) {
-        const int sub = lua_gettop(L);
-        pushElement(L, child, sub, depth + 1);
-        lua_remove(L, sub);
-    } else {
-        lua_pop(L, 1);
-        pushElement(L, child, 0, depth + 1);
-    }
-}
-
 void pushElement(lua_State *L, simdjson::dom::element e, int shapeIdx, int depth)
 {
     using simdjson::dom::element_type;
@@ -49,15 +26,23 @@ void pushElement(lua_State *L, simdjson::dom::element e, int shapeIdx, int depth
         lua_newtable(L);
         const int t = lua_gettop(L);
         for (auto field : simdjson::dom::object(e)) {
-            if (shapeIdx != 0) {
-                lua_pushlstring(L, field.key.data(), field.key.size());
-                const bool wanted = lua_rawget(L, shapeIdx) != LUA_TNIL;
-                lua_pop(L, 1);
-                if (!wanted)
-                    continue;
-            }
             lua_pushlstring(L, field.key.data(), field.key.size());
-            pushChild(L, field.value, shapeIdx, field.key.data(), field.key.size(), depth);
+            if (shapeIdx == 0) {
+                pushElement(L, field.value, 0, depth + 1);
+                lua_rawset(L, t);
+                continue;
+            }
+            // shape[key]: nil = skip, a table = nested shape, anything else = convert fully.
+            // The key pushed above is looked up once and then reused for the rawset.
+            lua_pushvalue(L, -1);
+            const int kind = lua_rawget(L, shapeIdx);
+            if (kind == LUA_TNIL) {
+                lua_pop(L, 2);
+                continue;
+            }
+            const int sub = lua_gettop(L);
+            pushElement(L, field.value, kind == LUA_TTABLE ? sub : 0, depth + 1);
+            lua_replace(L, sub); // key, value
             lua_rawset(L, t);
         }
         return;

@@ -19,7 +19,11 @@ class MessageAction : public Action {
 public:
     static std::unique_ptr<Action> create(const ActionSpec &spec, const QList<FromItem> &from,
                                           QString *error);
-    QByteArray type() const override { return m_bridge.isEmpty() ? "republish" : "bridge"; }
+    // Literals: no allocation for the engine's per-message check of the type.
+    QByteArray type() const override
+    {
+        return m_bridge.isEmpty() ? QByteArrayLiteral("republish") : QByteArrayLiteral("bridge");
+    }
     bool fire(const QVariantMap &row, ActionEnv &env, const std::shared_ptr<RuleMetrics> &metrics,
               QString *error) override;
     QString describe(const QVariantMap &row) const override;

@@ -11,6 +11,7 @@
 #include "rules/StoreDatabase.h"
 
 #include <QDir>
+#include <QVarLengthArray>
 
 #include <QNetworkAccessManager>
 #include <algorithm>
@@ -52,11 +53,21 @@ void insertPath(QVariantMap &row, const QByteArray &alias, const QVariant &v)
     row.insert(head, inner);
 }
 
-QVariantMap rowFrom(const CompiledQuery &q, const QVariantList &values, const QVariantMap &base)
+// Column i of the rule's output into the row; undefined values are left out.
+void putColumn(QVariantMap &row, const CompiledRule &rule, int i, const QVariant &v)
+{
+    const QString &key = rule.columnKeys[i];
+    if (key.isNull())
+        insertPath(row, rule.query.columns[i], v);
+    else if (v.isValid())
+        row.insert(key, v);
+}
+
+QVariantMap rowFrom(const CompiledRule &rule, const QVariantList &values, const QVariantMap &base)
 {
     QVariantMap row = base;
-    for (int i = 0; i < q.columns.size(); ++i)
-        insertPath(row, q.columns[i], values.value(i));
+    for (int i = 0; i < rule.query.columns.size(); ++i)
+        putColumn(row, rule, i, values.value(i));
     return row;
 }
 
@@ -220,6 +231,8 @@ LoadReport RuleEngine::load(QList<RuleSpec> specs, LoadReport report)
                       rule->query.lua.constData());
             continue;
         }
+        for (const QByteArray &c : rule->query.columns)
+            rule->columnKeys.append(c.contains('.') ? QString() : QString::fromUtf8(c));
         rule->fnRef = refs.value(0);
         rule->finishRef = refs.value(1, -1);
         if (rule->query.window.kind != WindowSpec::Kind::None)
@@ -296,8 +309,9 @@ void RuleEngine::onEvent(const QByteArray &eventTopic, const QVariantMap &fields
 
 void RuleEngine::dispatch(const RuleInput &input)
 {
-    // Copy: actions may re-enter onMessage (republish), which reuses the scratch list.
-    const QList<int> matched = m_matchScratch;
+    // Copy: actions may re-enter onMessage (republish), which reuses the scratch list. A
+    // local array, so that the scratch list is never shared and its clear() never detaches.
+    const QVarLengthArray<int, 16> matched(m_matchScratch.cbegin(), m_matchScratch.cend());
     RuleSet *set = m_set.get();
     const int outerHops = m_inputHops;
     m_inputHops = input.ruleHops();
@@ -361,7 +375,7 @@ bool RuleEngine::execute(CompiledRule &rule, const RuleInput &input, QList<QVari
                         values.append(luavalue::toVariant(L, -1));
                         lua_pop(L, 1);
                     }
-                    rows->append(rowFrom(q, values, q.hasStar ? input.all() : QVariantMap()));
+                    rows->append(rowFrom(rule, values, q.hasStar ? input.all() : QVariantMap()));
                 } else {
                     lua_rawgeti(L, item, 1);
                     const QVariant v = luavalue::toVariant(L, -1);
@@ -375,10 +389,10 @@ bool RuleEngine::execute(CompiledRule &rule, const RuleInput &input, QList<QVari
             }
             produced = !rows->isEmpty();
         } else {
-            QVariantList values;
+            QVariantMap row = q.hasStar ? input.all() : QVariantMap();
             for (int i = 0; i < q.columns.size(); ++i)
-                values.append(luavalue::toVariant(L, base + 2 + i));
-            rows->append(rowFrom(q, values, q.hasStar ? input.all() : QVariantMap()));
+                putColumn(row, rule, i, luavalue::toVariant(L, base + 2 + i));
+            rows->append(std::move(row));
             produced = true;
         }
     }
@@ -479,7 +493,7 @@ void RuleEngine::finishResults(CompiledRule &rule, const QList<WindowAggregatorR
             QVariantList values;
             for (int i = 0; i < rule.query.columns.size(); ++i)
                 values.append(luavalue::toVariant(L, b + 1 + i));
-            rows->append(rowFrom(rule.query, values, {}));
+            rows->append(rowFrom(rule, values, {}));
         }
         rt.settop(b);
         rule.metrics->timeNs += quint64(timer.nsecsElapsed());

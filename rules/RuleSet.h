@@ -22,6 +22,9 @@ struct CompiledRule {
     std::vector<std::unique_ptr<Action>> actions;
     std::unique_ptr<WindowAggregator> window;
     std::shared_ptr<RuleMetrics> metrics;
+    // query.columns as row keys, converted once at load; a null QString for a dotted
+    // (nested) alias, which is inserted by path.
+    QStringList columnKeys;
 };
 
 struct RuleSet {

@@ -11,7 +11,7 @@ namespace ferry::rules {
 class StoreAction : public Action {
 public:
     static std::unique_ptr<Action> create(const ActionSpec &spec, QString *error);
-    QByteArray type() const override { return "store"; }
+    QByteArray type() const override { return QByteArrayLiteral("store"); }
     bool fire(const QVariantMap &row, ActionEnv &env, const std::shared_ptr<RuleMetrics> &metrics,
               QString *error) override;
     QString describe(const QVariantMap &row) const override;

@@ -23,16 +23,19 @@ bool Template::parse(const QByteArray &text, Template *out, QString *error)
                 return false;
             }
             if (!literal.isEmpty())
-                out->m_parts.append({false, literal});
+                out->m_parts.append({false, literal, {}});
             literal.clear();
-            out->m_parts.append({true, text.mid(i + 2, end - i - 2).trimmed()});
+            Part field{true, text.mid(i + 2, end - i - 2).trimmed(), {}};
+            for (const QByteArray &key : field.text.split('.'))
+                field.keys.append(QString::fromUtf8(key));
+            out->m_parts.append(field);
             i = end + 1;
         } else {
             literal += text[i++];
         }
     }
     if (!literal.isEmpty())
-        out->m_parts.append({false, literal});
+        out->m_parts.append({false, literal, {}});
     return true;
 }
 
@@ -54,8 +57,18 @@ QByteArray Template::skeleton(const QByteArray &wildcard) const
 
 QVariant Template::lookup(const QVariantMap &row, const QByteArray &path)
 {
-    QVariant v = row;
-    for (const QByteArray &key : path.split('.')) {
+    QStringList keys;
+    for (const QByteArray &key : path.split('.'))
+        keys.append(QString::fromUtf8(key));
+    return lookupKeys(row, keys);
+}
+
+QVariant Template::lookupKeys(const QVariantMap &row, const QStringList &keys)
+{
+    if (keys.isEmpty())
+        return row;
+    QVariant v = row.value(keys.first());
+    for (qsizetype i = 1; i < keys.size(); ++i) {
         if (v.typeId() == QMetaType::QByteArray) {
             QVariant decoded;
             if (!json::read(v.toByteArray(), &decoded))
@@ -64,7 +77,7 @@ QVariant Template::lookup(const QVariantMap &row, const QByteArray &path)
         }
         if (v.typeId() != QMetaType::QVariantMap)
             return QVariant();
-        v = v.toMap().value(QString::fromUtf8(key));
+        v = v.toMap().value(keys[i]);
     }
     return v;
 }
@@ -86,7 +99,7 @@ QByteArray Template::render(const QVariantMap &row) const
 {
     QByteArray out;
     for (const Part &p : m_parts)
-        out += p.field ? toText(lookup(row, p.text)) : p.text;
+        out += p.field ? toText(lookupKeys(row, p.keys)) : p.text;
     return out;
 }
 

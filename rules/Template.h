@@ -5,6 +5,7 @@
 
 #include <QByteArray>
 #include <QList>
+#include <QStringList>
 #include <QVariantMap>
 
 namespace ferry::rules {
@@ -27,8 +28,10 @@ public:
 private:
     struct Part {
         bool field = false;
-        QByteArray text; // literal text or the field path
+        QByteArray text;   // literal text or the field path
+        QStringList keys;  // a field's path split at '.', as row keys (split once, at parse)
     };
+    static QVariant lookupKeys(const QVariantMap &row, const QStringList &keys);
     QList<Part> m_parts;
     QByteArray m_source;
 };

@@ -15,7 +15,7 @@ namespace ferry::rules {
 class WebhookAction : public Action {
 public:
     static std::unique_ptr<Action> create(const ActionSpec &spec, QString *error);
-    QByteArray type() const override { return "webhook"; }
+    QByteArray type() const override { return QByteArrayLiteral("webhook"); }
     bool fire(const QVariantMap &row, ActionEnv &env, const std::shared_ptr<RuleMetrics> &metrics,
               QString *error) override;
     QString describe(const QVariantMap &row) const override;
