@@ -21,6 +21,11 @@ namespace ferry::bench {
 namespace {
 
 constexpr size_t kStampSize = 20;
+// --json-payload: {"s":"<40 hex>","temp":31.5,"hum":40,"id":"abc"}
+constexpr char kJsonHead[] = "{\"s\":\"";
+constexpr char kJsonTail[] = "\",\"temp\":31.5,\"hum\":40,\"id\":\"abc\"}";
+constexpr size_t kJsonHeadSize = sizeof kJsonHead - 1;
+constexpr size_t kJsonTailSize = sizeof kJsonTail - 1;
 constexpr size_t kOutHighWater = 64 * 1024; // a publisher encodes at most this much ahead
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kReadBudget = 256 * 1024; // per readiness event, for fairness between sockets
@@ -352,10 +357,25 @@ void LoadGen::generatePublishes(Client &c, int64_t now)
             ++c.inflight;
         }
         uint8_t *p = wire::appendPublish(c.out, c.topic, qos, packetId, payload);
-        putLe(p, uint64_t(now), 8);
-        putLe(p + 8, uint64_t(c.index), 4);
-        putLe(p + 12, c.nextSeq, 8);
-        std::memset(p + kStampSize, 'x', payload - kStampSize);
+        uint8_t stamp[kStampSize];
+        uint8_t *s = opt_.jsonPayload ? stamp : p;
+        putLe(s, uint64_t(now), 8);
+        putLe(s + 8, uint64_t(c.index), 4);
+        putLe(s + 12, c.nextSeq, 8);
+        if (opt_.jsonPayload) {
+            static const char hex[] = "0123456789abcdef";
+            std::memcpy(p, kJsonHead, kJsonHeadSize);
+            for (size_t i = 0; i < kStampSize; ++i) {
+                p[kJsonHeadSize + 2 * i] = uint8_t(hex[stamp[i] >> 4]);
+                p[kJsonHeadSize + 2 * i + 1] = uint8_t(hex[stamp[i] & 15]);
+            }
+            uint8_t *tail = p + kJsonHeadSize + 2 * kStampSize;
+            std::memcpy(tail, kJsonTail, kJsonTailSize);
+            const size_t used = kJsonHeadSize + 2 * kStampSize + kJsonTailSize;
+            std::memset(p + used, ' ', payload - used);
+        } else {
+            std::memset(p + kStampSize, 'x', payload - kStampSize);
+        }
         ++c.nextSeq;
         ++published_;
     }
@@ -521,9 +541,22 @@ void LoadGen::onPublishReceived(Client &c, uint8_t flags, const uint8_t *body, u
         ++foreign_;
         return;
     }
-    const int64_t sent = int64_t(getLe(pub.payload, 8));
-    const uint64_t publisher = getLe(pub.payload + 8, 4);
-    const uint64_t seq = getLe(pub.payload + 12, 8);
+    const uint8_t *stampAt = pub.payload;
+    uint8_t decoded[kStampSize];
+    if (opt_.jsonPayload) {
+        if (pub.payloadLength < kJsonHeadSize + 2 * kStampSize) {
+            ++foreign_;
+            return;
+        }
+        auto nibble = [](uint8_t h) { return uint8_t(h <= '9' ? h - '0' : h - 'a' + 10); };
+        const uint8_t *h = pub.payload + kJsonHeadSize;
+        for (size_t i = 0; i < kStampSize; ++i)
+            decoded[i] = uint8_t(nibble(h[2 * i]) << 4 | nibble(h[2 * i + 1]));
+        stampAt = decoded;
+    }
+    const int64_t sent = int64_t(getLe(stampAt, 8));
+    const uint64_t publisher = getLe(stampAt + 8, 4);
+    const uint64_t seq = getLe(stampAt + 12, 8);
     if (publisher >= uint64_t(opt_.publishers) || !subscriberMatches(c.index, int(publisher))) {
         ++foreign_;
         return;
@@ -691,6 +724,11 @@ bool LoadGen::run()
     }
     if (opt_.payload < int(kStampSize)) {
         fail("--payload must be at least 20 bytes (the stamp)");
+        return false;
+    }
+    if (opt_.jsonPayload && size_t(opt_.payload) < kJsonHeadSize + 2 * kStampSize + kJsonTailSize) {
+        fail("--json-payload needs --payload of at least " +
+             std::to_string(kJsonHeadSize + 2 * kStampSize + kJsonTailSize) + " bytes");
         return false;
     }
     setupClients();
@@ -954,6 +992,7 @@ std::string LoadGen::resultJson() const
         j.integer("publishers", opt_.publishers);
         j.integer("subscribers", opt_.subscribers);
         j.integer("payload", opt_.payload);
+        j.raw("json_payload", opt_.jsonPayload ? "true" : "false");
         j.num("rate", opt_.rate);
         j.integer("window", opt_.window);
         j.num("seconds", pubSecs);

@@ -28,6 +28,10 @@ struct Options {
     int subscribers = 1;
     double seconds = 5;
     int payload = 64;
+    // jsonPayload: the payload is a JSON object, {"s":"<stamp as 40 hex digits>","temp":31.5,
+    // "hum":40,"id":"abc"} padded with spaces to `payload` bytes (>= kJsonPayloadMin), so
+    // that broker-side rules can read payload.temp (tests/bench/run_rules.sh).
+    bool jsonPayload = false;
     int connections = 1000; // idle scenario
     int inflight = 100;     // QoS 1: unacknowledged PUBLISH per publisher
     // End-to-end window: deliveries sent but not yet received, over the whole run (0 = open

@@ -67,6 +67,9 @@ int main(int argc, char **argv)
     opt("subscribers", "Subscribers (default: 1; fanout 100).", "-1");
     opt("seconds", "Publish duration, or idle hold time.", "5");
     opt("payload", "Payload bytes (>= 20: stamp).", "64");
+    parser.addOption(QCommandLineOption(
+        "json-payload", "Payload is JSON {\"s\":\"<stamp hex>\",\"temp\":31.5,\"hum\":40,"
+                        "\"id\":\"abc\"} padded to --payload bytes (>= 80)."));
     opt("connections", "Idle connections to open.", "1000");
     opt("inflight", "QoS 1 window of unacknowledged PUBLISH per publisher.", "100");
     opt("window",
@@ -139,6 +142,7 @@ int main(int argc, char **argv)
     o.connectTimeout = toDouble("connect-timeout");
     o.brokerPid = toInt("broker-pid");
     o.topicPrefix = parser.value("topic-prefix").toStdString();
+    o.jsonPayload = parser.isSet("json-payload");
     o.offline = parser.isSet("offline");
     o.persistent = parser.isSet("persistent") || o.offline;
     o.phase = parser.value("phase").toStdString();
