@@ -150,13 +150,10 @@ void RuleWiring::clientConnected(const QByteArray &clientId, const QByteArray &u
 void RuleWiring::clientDisconnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
                                     const char *reason)
 {
-    // EMQX's reason names where ours differ ("normal" is the same in both).
-    QString why = QString::fromLatin1(reason);
-    if (why == QLatin1String("taken over"))
-        why = QStringLiteral("takenover");
+    // The adapter's reasons are EMQX's names already (PacketHandler::onClosed).
     QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
                   {"peername", QString::fromUtf8(peer)},
-                  {"reason", why},
+                  {"reason", QString::fromLatin1(reason)},
                   {"disconnected_at", QDateTime::currentMSecsSinceEpoch()},
                   {"node", m_node}};
     putIfValid(f, "username", optionalText(username));

@@ -461,10 +461,10 @@ void Adapter::onDisconnect(const Disconnect &disconnect)
     }
 }
 
-void Adapter::onClosed(bool graceful)
+void Adapter::onClosed(bool graceful, const char *reason)
 {
     if (m_session)
-        leaveSession(!graceful, graceful ? "normal" : "abnormal");
+        leaveSession(!graceful, reason);
 }
 
 void Adapter::leaveSession(bool publishWill, const char *reason)
@@ -514,7 +514,7 @@ void Adapter::sessionTakenOver()
            m_protocol->peer().constData());
     m_protocol->disconnect(rc::SessionTakenOver);
     if (m_session)
-        leaveSession(true, "taken over");
+        leaveSession(true, "takenover");
 }
 
 } // namespace ferry::mqtt

@@ -72,7 +72,7 @@ public:
     void onSubscribe(Subscribe &subscribe) override;
     void onUnsubscribe(Unsubscribe &unsubscribe) override;
     void onDisconnect(const Disconnect &disconnect) override;
-    void onClosed(bool graceful) override;
+    void onClosed(bool graceful, const char *reason) override;
 
     // core::SessionOutput
     bool sendPublish(const core::Delivery &delivery, std::uint16_t packetId, bool dup) override;

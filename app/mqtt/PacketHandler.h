@@ -19,7 +19,10 @@ public:
     virtual void onDisconnect(const Disconnect &disconnect) = 0;
     // The connection is gone (client closed, error, timeout, server closed). Called once.
     // `graceful` when the client sent DISCONNECT with a reason that suppresses the will.
-    virtual void onClosed(bool graceful) = 0;
+    // `reason` says why, in EMQX's words for $events/client_disconnected: "normal" (the client
+    // sent DISCONNECT), "keepalive_timeout", "takenover", "frame_too_large", "protocol_error"
+    // (other server-initiated closes), "tcp_closed" (the peer went without DISCONNECT).
+    virtual void onClosed(bool graceful, const char *reason) = 0;
 };
 
 } // namespace ferry::mqtt

@@ -100,7 +100,27 @@ void ServerProtocol::transportClosed()
     if (m_closedNotified)
         return;
     m_closedNotified = true;
-    m_handler.onClosed(m_gracefulDisconnect);
+    m_handler.onClosed(m_gracefulDisconnect, closeReason());
+}
+
+const char *ServerProtocol::closeReason() const
+{
+    if (m_clientDisconnected)
+        return "normal";
+    switch (m_serverReason) {
+    case 0:
+        return "tcp_closed";
+    case rc::KeepAliveTimeout:
+        return "keepalive_timeout";
+    case rc::SessionTakenOver:
+        return "takenover";
+    case rc::PacketTooLarge:
+        return "frame_too_large";
+    case rc::ServerShuttingDown:
+        return "shutdown";
+    default:
+        return "protocol_error";
+    }
 }
 
 void ServerProtocol::handleDecodeError(const DecodeError &error)
@@ -172,6 +192,7 @@ void ServerProtocol::handlePacket(Packet &packet)
         // (Mosquitto 2.0 discards it for every code but 0x04; the specification does not.)
         if (m_state == State::Connected) {
             m_gracefulDisconnect = d.reasonCode == rc::Success;
+            m_clientDisconnected = true;
             m_state = State::Closing;
             m_sink.closeTransport();
         }
@@ -433,6 +454,7 @@ void ServerProtocol::disconnect(std::uint8_t reasonCode, const QByteArray &reaso
 {
     if (m_state == State::Closing || m_state == State::Closed)
         return;
+    m_serverReason = reasonCode;
     if (reasonCode >= 0x80 && reasonCode != rc::SessionTakenOver && reasonCode != rc::ServerShuttingDown)
         qCWarning(lcMqtt, "server_disconnect client_id=%s peer=%s reason_code=0x%02x what=%s",
                   m_clientId.constData(), m_peer.constData(), reasonCode,

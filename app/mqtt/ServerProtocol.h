@@ -56,6 +56,7 @@ public:
     const ProtocolSettings &settings() const { return m_settings; }
 
 private:
+    const char *closeReason() const;
     void handlePacket(Packet &packet);
     void handleConnect(Connect &connect);
     void handlePublish(Publish &publish);
@@ -75,6 +76,8 @@ private:
     ProtocolVersion m_version = ProtocolVersion::V311;
     bool m_closedNotified = false;
     bool m_gracefulDisconnect = false;
+    bool m_clientDisconnected = false;   // the client sent DISCONNECT
+    std::uint8_t m_serverReason = 0;     // the reason code we closed with, 0 if we did not
 
     // Keep alive: the time of the last packet, checked when the timer fires (re-arming a timer
     // per packet would cost more than the packet).

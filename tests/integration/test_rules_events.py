@@ -85,6 +85,30 @@ class ClientEvents(RulesTestCase):
                          ("evc", "alice", "normal", "127.0.0.1:%d" % port))
         self.assertGreaterEqual(dis["disconnected_at"], con["connected_at"])
 
+    def test_disconnect_reasons_tcp_closed_keepalive_timeout_takenover(self):
+        """EMQX's reason values for client.disconnected: the peer vanished ("tcp_closed"), its
+        keep alive ran out ("keepalive_timeout", 1.5 x 1 s), another connection took the
+        session ("takenover")."""
+        from ferry_harness import raw_connected
+        obs = self.connected("observer")
+        obs.subscribe("ev/client.disconnected/#", 0)
+        self.connected("gone").kill()
+        quiet = raw_connected(self.broker.port, "quiet", version=5, keepalive=1)
+        self.addCleanup(quiet.close)
+        self.connected("twin")
+        self.connected("twin")
+        want = {"gone", "quiet", "twin"}
+
+        def first_reasons():
+            reasons = {}
+            for m in self.on(obs, "ev/client.disconnected/"):
+                reasons.setdefault(m.topic.rsplit("/", 1)[1], self.js(m)["reason"])
+            return reasons
+        obs.wait(lambda: want <= set(first_reasons()), 10.0)
+        self.assertEqual({k: v for k, v in first_reasons().items() if k in want},
+                         {"gone": "tcp_closed", "quiet": "keepalive_timeout",
+                          "twin": "takenover"})
+
     def test_mqtt311_client_without_username(self):
         """proto_ver 4 for MQTT 3.1.1; no username means the field is undefined (absent)."""
         obs = self.connected("observer")

@@ -149,7 +149,12 @@ public:
         if (disconnectHook)
             disconnectHook(disconnect);
     }
-    void onClosed(bool graceful) override { closed.append(graceful); }
+    void onClosed(bool graceful, const char *reason) override
+    {
+        closed.append(graceful);
+        closeReasons.append(QByteArray(reason));
+    }
+    QList<QByteArray> closeReasons;
 
     int upwardCalls() const
     {

@@ -105,6 +105,8 @@ private slots:
     void inboundTopicAliasErrors();
     void receiveMaximumExceeded_MQTT_3_3_4_7();
     void receiveMaximumNotAppliedTo311();
+    void closeReasonNamesWhyTheConnectionEnded_data();
+    void closeReasonNamesWhyTheConnectionEnded();
     void receiveMaximumFreedByAck_data();
     void receiveMaximumFreedByAck();
     void resentPublishDoesNotCountTwice();
@@ -233,6 +235,7 @@ void TstProtocol::keepAliveOneAndAHalf_MQTT_3_1_2_22()
     QCOMPARE(f.sink.log.mid(1), kCloseNow);
     f.proto.transportClosed();
     QCOMPARE(f.handler.closed, QList<bool>{false}); // as if the network failed: will stands
+    QCOMPARE(f.handler.closeReasons, QList<QByteArray>{"keepalive_timeout"});
 }
 
 void TstProtocol::partialPacketIsNotActivity_MQTT_3_1_2_22()
@@ -436,6 +439,30 @@ void TstProtocol::receiveMaximumExceeded_MQTT_3_3_4_7()
     QCOMPARE(f.sink.packets().size(), 1);
     QCOMPARE(disconnectReason(f.sink.packets().at(0)), 0x93);
     QCOMPARE(f.sink.closes, 1);
+}
+
+// Why a connection ended, in EMQX's words ($events/client_disconnected "reason").
+void TstProtocol::closeReasonNamesWhyTheConnectionEnded_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QByteArray>("reason");
+    QTest::newRow("DISCONNECT 0x00") << hex("e0 00") << QByteArray("normal");
+    QTest::newRow("DISCONNECT 0x04") << hex("e0 01 04") << QByteArray("normal");
+    QTest::newRow("peer closed") << QByteArray() << QByteArray("tcp_closed");
+    QTest::newRow("malformed") << hex("30 80 80 80 80 01") << QByteArray("protocol_error");
+    QTest::newRow("second CONNECT") << connect5() << QByteArray("protocol_error");
+}
+
+void TstProtocol::closeReasonNamesWhyTheConnectionEnded()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(QByteArray, reason);
+    Fixture f;
+    f.feed(connect5());
+    if (!bytes.isEmpty())
+        f.feed(bytes);
+    f.proto.transportClosed();
+    QCOMPARE(f.handler.closeReasons, QList<QByteArray>{reason});
 }
 
 // MQTT 3.1.1 has no Receive Maximum to tell the client, so none is enforced on it: a 3.1.1
