@@ -327,19 +327,26 @@ void Adapter::reportDropped(const Publish &publish, std::int64_t nowMs, const co
     m_events->messageDropped(message, "no_subscribers");
 }
 
+void Adapter::finishDelivery(bool (core::Session::*ack)(std::uint16_t, core::Delivery *),
+                             std::uint16_t packetId)
+{
+    // The delivery is handed back only when a rule reads $events/message_acked.
+    if (!m_events || !m_events->wants(ClientEvents::Acked)) {
+        (m_session->*ack)(packetId, nullptr);
+        return;
+    }
+    core::Delivery acked;
+    if ((m_session->*ack)(packetId, &acked))
+        m_events->messageAcked(m_protocol->clientId(), m_username, acked);
+}
+
 void Adapter::onPubResponse(const PubResponse &response)
 {
     if (!m_session)
         return;
     switch (response.type) {
     case PacketType::Puback:
-        if (m_events && m_events->wants(ClientEvents::Acked)) {
-            core::Delivery acked;
-            if (m_session->onPuback(response.packetId, &acked))
-                m_events->messageAcked(m_protocol->clientId(), m_username, acked);
-        } else {
-            m_session->onPuback(response.packetId);
-        }
+        finishDelivery(&core::Session::onPuback, response.packetId);
         break;
     case PacketType::Pubrec:
         if (!m_session->onPubrec(response.packetId, response.reasonCode >= 0x80)) {
@@ -370,13 +377,7 @@ void Adapter::onPubResponse(const PubResponse &response)
         break;
     }
     case PacketType::Pubcomp:
-        if (m_events && m_events->wants(ClientEvents::Acked)) {
-            core::Delivery acked;
-            if (m_session->onPubcomp(response.packetId, &acked))
-                m_events->messageAcked(m_protocol->clientId(), m_username, acked);
-        } else {
-            m_session->onPubcomp(response.packetId);
-        }
+        finishDelivery(&core::Session::onPubcomp, response.packetId);
         break;
     default:
         break;

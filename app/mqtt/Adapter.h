@@ -91,6 +91,9 @@ private:
     void queueAck(PacketType type, std::uint16_t packetId, std::uint8_t reason, bool ready);
     void completeAck(std::uint16_t packetId, PacketType type, core::PersistStatus status);
     void flushAcks();
+    // PUBACK / PUBCOMP for an outgoing delivery: Session::onPuback or onPubcomp.
+    void finishDelivery(bool (core::Session::*ack)(std::uint16_t, core::Delivery *),
+                        std::uint16_t packetId);
 
     core::Broker &m_broker;
     AdapterSettings m_settings;
