@@ -112,6 +112,7 @@ bool StorePersistence::load(std::int64_t nowMs, QList<core::RestoredSession> *se
         core::RestoredSession rs;
         rs.clientId = s.clientId;
         rs.expiryInterval = s.expiryInterval;
+        rs.protocolVersion = s.protocolVersion;
         rs.disconnectedAtMs = s.disconnectedAtMs;
         rs.persistenceId = queue;
         rs.subscriptions = byClient.value(s.clientId);
@@ -164,7 +165,7 @@ void StorePersistence::saveSession(core::Session &session, std::int64_t disconne
     s.clientId = session.clientId();
     s.expiryInterval = session.expiryInterval();
     s.disconnectedAtMs = disconnectedAtMs;
-    s.protocolVersion = 5;
+    s.protocolVersion = session.protocolVersion();
     m_store.saveSession(s, logFailure("save session"));
 }
 

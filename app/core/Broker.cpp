@@ -57,7 +57,7 @@ void Broker::makeDurable(Session &session)
 
 Broker::Attach Broker::attachSession(const QByteArray &clientId, bool cleanStart,
                                      std::uint32_t expiryInterval, SessionOutput *output,
-                                     std::uint16_t receiveMaximum)
+                                     std::uint16_t receiveMaximum, std::uint8_t protocolVersion)
 {
     auto it = m_sessions.find(clientId);
     if (it != m_sessions.end() && it->second->isOnline()) {
@@ -87,6 +87,7 @@ Broker::Attach Broker::attachSession(const QByteArray &clientId, bool cleanStart
     Session &session = *result.session;
     const bool wasDurable = session.persistence() != nullptr;
     session.setExpiryInterval(expiryInterval);
+    session.setProtocolVersion(protocolVersion);
     if (expiryInterval != 0)
         makeDurable(session);
     else if (wasDurable)
@@ -335,6 +336,7 @@ void Broker::restore(const QList<RestoredSession> &sessions, const QList<Message
     for (const RestoredSession &rs : sessions) {
         auto session = std::make_unique<Session>(rs.clientId, m_limits, m_stats);
         session->setExpiryInterval(rs.expiryInterval);
+        session->setProtocolVersion(rs.protocolVersion);
         session->setPersistence(m_persistence, rs.persistenceId);
         // A session that was online when the broker stopped counts as disconnected now.
         session->restoreOffline(rs.disconnectedAtMs != 0 ? rs.disconnectedAtMs : now);

@@ -43,8 +43,10 @@ public:
     // Finds or creates the session for `clientId` and attaches `output` to it. A session
     // already online is taken over first (its output is told, and detaches itself).
     // cleanStart discards any previous session (spec 3.1.2.4).
+    // protocolVersion (4 = 3.1.1, 5 = 5.0) is recorded with a persistent session.
     Attach attachSession(const QByteArray &clientId, bool cleanStart, std::uint32_t expiryInterval,
-                         SessionOutput *output, std::uint16_t receiveMaximum);
+                         SessionOutput *output, std::uint16_t receiveMaximum,
+                         std::uint8_t protocolVersion = 5);
     // The connection of `session` closed. `will` is published (now, or after its delay)
     // when set; the session ends now if its expiry interval is 0.
     void detachSession(Session *session, std::optional<Message> will, std::uint32_t willDelaySeconds);

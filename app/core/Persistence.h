@@ -75,6 +75,7 @@ struct RestoredEntry {
 struct RestoredSession {
     QByteArray clientId;
     std::uint32_t expiryInterval = 0;
+    std::uint8_t protocolVersion = 5;
     std::int64_t disconnectedAtMs = 0;
     std::uint64_t persistenceId = 0;
     QList<QPair<QByteArray, SubscriptionOptions>> subscriptions;

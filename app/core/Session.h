@@ -34,6 +34,9 @@ public:
     // Interval; 3.1.1 clean session 0 maps to NeverExpires, clean session 1 to 0).
     std::uint32_t expiryInterval() const { return m_expiryInterval; }
     void setExpiryInterval(std::uint32_t seconds) { m_expiryInterval = seconds; }
+    // The MQTT version of its last connection (4 = 3.1.1, 5 = 5.0), stored with it.
+    std::uint8_t protocolVersion() const { return m_protocolVersion; }
+    void setProtocolVersion(std::uint8_t version) { m_protocolVersion = version; }
     // Wall-clock ms when an offline session ends; 0 while online or when it never expires.
     std::int64_t expiresAtMs() const { return m_expiresAtMs; }
 
@@ -137,6 +140,7 @@ private:
     const Limits &m_limits;
     BrokerStats &m_stats;
     std::uint32_t m_expiryInterval = 0;
+    std::uint8_t m_protocolVersion = 5;
     std::int64_t m_expiresAtMs = 0;
     SessionOutput *m_output = nullptr;
     std::uint16_t m_clientReceiveMaximum = 65535;

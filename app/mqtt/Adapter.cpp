@@ -144,7 +144,8 @@ void Adapter::onConnect(Connect &connect)
         connack.properties.assignedClientIdentifier = connect.clientId;
 
     const auto attach = m_broker.attachSession(connect.clientId, connect.cleanStart, expiry, this,
-                                               m_protocol->clientReceiveMaximum());
+                                               m_protocol->clientReceiveMaximum(),
+                                               std::uint8_t(connect.version));
     m_session = attach.session;
     connack.sessionPresent = attach.sessionPresent;
     connack.reasonCode = rc::Success;

@@ -105,6 +105,17 @@ class RestartTest(unittest.TestCase):
         s4.send(b"\xe0\x00")
         commit_barrier(self.broker.port)
         self.broker.kill9()
+        # Each session's record says which MQTT version it spoke.
+        import sqlite3
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.broker.dir, "ferry.db"),
+                             uri=True)
+        try:
+            versions = dict(db.execute("SELECT CAST(client_id AS TEXT), protocol_version "
+                                       "FROM sessions WHERE client_id IN "
+                                       "(CAST('subs5' AS BLOB), CAST('subs4' AS BLOB))"))
+        finally:
+            db.close()
+        self.assertEqual(versions, {"subs5": 5, "subs4": 4})
         self.broker.start()
 
         b5 = self.raw("subs5", clean=False, properties=EXPIRY_3600)
