@@ -5,15 +5,17 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 namespace ferry::rules::json {
 
 namespace {
 
-void writeString(QByteArray &out, QByteArrayView s)
+void writeString(std::string &out, QByteArrayView s)
 {
     // Runs of characters that need no escape are appended whole (this is on the per-message
-    // path of every republish without a payload template).
+    // path of every republish without a payload template); std::string appends inline.
     out += '"';
     const char *p = s.data();
     const char *const end = p + s.size();
@@ -22,7 +24,7 @@ void writeString(QByteArray &out, QByteArrayView s)
         const unsigned char u = static_cast<unsigned char>(*p);
         if (u >= 0x20 && u != '"' && u != '\\')
             continue;
-        out.append(run, p - run);
+        out.append(run, size_t(p - run));
         run = p + 1;
         switch (*p) {
         case '"':
@@ -47,11 +49,11 @@ void writeString(QByteArray &out, QByteArrayView s)
         }
         }
     }
-    out.append(run, end - run);
+    out.append(run, size_t(end - run));
     out += '"';
 }
 
-void writeKey(QByteArray &out, const QString &key)
+void writeKey(std::string &out, const QString &key)
 {
     // Keys are nearly always ASCII: convert without a heap allocation then.
     const qsizetype n = key.size();
@@ -69,7 +71,12 @@ void writeKey(QByteArray &out, const QString &key)
     writeString(out, key.toUtf8());
 }
 
-void writeValue(QByteArray &out, const QVariant &v, int depth)
+void addBytes(std::string &out, const QByteArray &b)
+{
+    out.append(b.constData(), size_t(b.size()));
+}
+
+void writeValue(std::string &out, const QVariant &v, int depth)
 {
     if (depth > 64) {
         out += "null";
@@ -83,11 +90,14 @@ void writeValue(QByteArray &out, const QVariant &v, int depth)
     case QMetaType::Int:
     case QMetaType::UInt:
     case QMetaType::ULongLong:
-        out += QByteArray::number(v.toLongLong());
+        out += std::to_string(v.toLongLong());
         return;
     case QMetaType::Double: {
         const double d = v.toDouble();
-        out += std::isfinite(d) ? formatDouble(d) : QByteArray("null");
+        if (std::isfinite(d))
+            addBytes(out, formatDouble(d));
+        else
+            out += "null";
         return;
     }
     case QMetaType::QByteArray:
@@ -186,10 +196,10 @@ QByteArray formatDouble(double d)
 
 QByteArray write(const QVariant &value)
 {
-    QByteArray out;
+    std::string out;
     out.reserve(64);
     writeValue(out, value, 0);
-    return out;
+    return QByteArray(out.data(), qsizetype(out.size()));
 }
 
 bool read(const QByteArray &text, QVariant *out)

@@ -5,6 +5,8 @@
 #include <lua.hpp>
 #include <simdjson.h>
 
+#include <cstring>
+
 namespace ferry::rules::luavalue {
 
 namespace {
@@ -12,6 +14,8 @@ namespace {
 char nullTag;
 char arrayMetatableKey;
 constexpr int kMaxDepth = 64;
+// Objects up to this many fields are decoded by looking up the shape's keys in them.
+constexpr size_t kShapeScanMax = 32;
 
 void pushElement(lua_State *L, simdjson::dom::element e, int shapeIdx, int depth)
 {
@@ -25,7 +29,40 @@ void pushElement(lua_State *L, simdjson::dom::element e, int shapeIdx, int depth
     case element_type::OBJECT: {
         lua_newtable(L);
         const int t = lua_gettop(L);
-        for (auto field : simdjson::dom::object(e)) {
+        const simdjson::dom::object object(e);
+        if (shapeIdx != 0 && object.size() <= kShapeScanMax) {
+            // Small object: walk the shape's keys (strings already in Lua, so nothing is
+            // interned) and find each in the object; a key given twice takes its last value,
+            // as the walk over every field below does.
+            lua_pushnil(L);
+            while (lua_next(L, shapeIdx) != 0) { // key, shape[key]
+                if (lua_type(L, -2) != LUA_TSTRING || lua_isnil(L, -1)) {
+                    lua_pop(L, 1);
+                    continue;
+                }
+                size_t len = 0;
+                const char *key = lua_tolstring(L, -2, &len);
+                simdjson::dom::element found;
+                bool have = false;
+                for (auto field : object) {
+                    if (field.key.size() == len && std::memcmp(field.key.data(), key, len) == 0) {
+                        found = field.value;
+                        have = true;
+                    }
+                }
+                if (!have) {
+                    lua_pop(L, 1);
+                    continue;
+                }
+                const int sub = lua_gettop(L);
+                lua_pushvalue(L, -2); // key
+                pushElement(L, found, lua_istable(L, sub) ? sub : 0, depth + 1);
+                lua_rawset(L, t);
+                lua_pop(L, 1); // shape[key]; the key stays for lua_next
+            }
+            return;
+        }
+        for (auto field : object) {
             lua_pushlstring(L, field.key.data(), field.key.size());
             if (shapeIdx == 0) {
                 pushElement(L, field.value, 0, depth + 1);
