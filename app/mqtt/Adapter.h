@@ -9,7 +9,8 @@
 #include "mqtt/PacketHandler.h"
 #include "mqtt/ServerProtocol.h"
 
-#include <deque>
+#include <QList>
+
 #include <functional>
 #include <memory>
 
@@ -109,7 +110,9 @@ private:
         PubResponse response;
         bool ready;
     };
-    std::deque<PendingAck> m_acks;
+    // A QList: empty, it allocates nothing (a std::deque allocates ~0.5 KB when constructed,
+    // for every idle connection).
+    QList<PendingAck> m_acks;
     // Storage completions may arrive after this connection is gone: they hold a weak_ptr.
     std::shared_ptr<Adapter *> m_self = std::make_shared<Adapter *>(this);
 };
