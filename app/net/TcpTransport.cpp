@@ -1,5 +1,6 @@
 #include "net/TcpTransport.h"
 
+#include <QEvent>
 #include <QLoggingCategory>
 #include <QSocketNotifier>
 
@@ -28,6 +29,21 @@ constexpr qint64 kMaxOutputBacklog = 1024 * 1024;
 constexpr int kMaxIov = 64;
 } // namespace
 
+TcpTransport::Notifier::Notifier(int fd, Type type, TcpTransport *owner, void (TcpTransport::*handler)())
+    : QSocketNotifier(fd, type, owner), m_owner(owner), m_handler(handler)
+{
+}
+
+bool TcpTransport::Notifier::event(QEvent *e)
+{
+    // What QSocketNotifier::event does for these two, minus the signal: no connection objects.
+    if (e->type() == QEvent::SockAct || e->type() == QEvent::SockClose) {
+        (m_owner->*m_handler)();
+        return true;
+    }
+    return QSocketNotifier::event(e);
+}
+
 TcpTransport::TcpTransport(int fd, QByteArray peerAddress, QObject *parent)
     : Transport(parent), m_fd(fd), m_peer(std::move(peerAddress))
 {
@@ -51,8 +67,7 @@ void TcpTransport::start()
     if (m_started || m_fd < 0)
         return;
     m_started = true;
-    m_readNotifier = new QSocketNotifier(m_fd, QSocketNotifier::Read, this);
-    connect(m_readNotifier, &QSocketNotifier::activated, this, &TcpTransport::readAvailable);
+    m_readNotifier = new Notifier(m_fd, QSocketNotifier::Read, this, &TcpTransport::readAvailable);
 }
 
 void TcpTransport::readAvailable()
@@ -153,8 +168,7 @@ void TcpTransport::setWriteWatch(bool on)
     if (!m_writeNotifier) {
         if (!on)
             return;
-        m_writeNotifier = new QSocketNotifier(m_fd, QSocketNotifier::Write, this);
-        connect(m_writeNotifier, &QSocketNotifier::activated, this, &TcpTransport::flush);
+        m_writeNotifier = new Notifier(m_fd, QSocketNotifier::Write, this, &TcpTransport::flush);
         return;
     }
     if (m_writeNotifier->isEnabled() != on)
