@@ -116,6 +116,12 @@ Decoder::Status Decoder::next(Packet &out, DecodeError &error)
                                       options, out, error, consumed);
     if (status == Status::Packet) {
         m_head += consumed;
+    } else if (status == Status::NeedMore && m_head == m_buffer.size()) {
+        // Everything fed has been decoded (packets hold copies, never this buffer): release
+        // it, so an idle connection pins no buffer between packets.
+        m_streamOffset += m_head;
+        m_head = 0;
+        m_buffer = QByteArray();
     } else if (status == Status::Error) {
         m_failed = true;
         m_error = error;
