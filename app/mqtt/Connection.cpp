@@ -8,7 +8,7 @@ Connection::Connection(net::Transport *transport, core::Broker &broker,
     : QObject(parent), m_transport(transport), m_broker(broker), m_adapter(broker, adapter, events),
       m_protocol(*this, m_adapter, protocol, transport->peerAddress())
 {
-    m_transport->setParent(this);
+    // Not a child (a child list costs an allocation per connection): m_transport owns it.
     m_transport->setReceiver(this);
     m_adapter.setProtocol(&m_protocol);
 }

@@ -52,7 +52,8 @@ private:
     };
     Timer &timer(ProtocolTimer which);
 
-    net::Transport *m_transport; // child of this
+    // Owned; destroyed after the protocol and the adapter, as a QObject child was.
+    std::unique_ptr<net::Transport> m_transport;
     core::Broker &m_broker;
     Adapter m_adapter;
     ServerProtocol m_protocol;

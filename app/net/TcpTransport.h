@@ -29,6 +29,9 @@ public:
     QByteArray peerAddress() const override { return m_peer; }
     const char *kind() const override { return "tcp"; }
 
+protected:
+    bool event(QEvent *e) override;
+
 private:
     // Calls its handler straight from event(): a signal connection per notifier would cost
     // ~0.2 KB per connection (connection object and connection lists on both sides).
