@@ -103,10 +103,21 @@ bool EpollEventDispatcher::dispatchSocket(int fd, std::uint32_t events)
     };
     // Errors and hang-ups are reported to readers and writers, as poll(2)-based Qt does: the
     // socket code learns about them from its read() or write().
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+    const auto call = [&](bool Watch::*wanted, void (FdHandler::*method)()) {
+        const auto it = m_watches.find(fd);
+        if (it == m_watches.end() || !it->second.handler || !(it->second.*wanted))
+            return;
+        (it->second.handler->*method)();
+        handled = true;
+    };
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
         activate(&Watch::read);
-    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        call(&Watch::handlerRead, &FdHandler::fdReadable);
+    }
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         activate(&Watch::write);
+        call(&Watch::handlerWrite, &FdHandler::fdWritable);
+    }
     if (events & EPOLLPRI)
         activate(&Watch::exception);
     return handled;
@@ -144,15 +155,42 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
     if (watch.exception == notifier)
         watch.exception = nullptr;
     updateInterest(fd, watch, false);
-    if (!watch.read && !watch.write && !watch.exception)
+    if (watch.empty())
         m_watches.erase(it);
+}
+
+EpollEventDispatcher *EpollEventDispatcher::current()
+{
+    return qobject_cast<EpollEventDispatcher *>(QAbstractEventDispatcher::instance());
+}
+
+void EpollEventDispatcher::watchFd(int fd, FdHandler *handler, bool read, bool write)
+{
+    if (!read && !write) {
+        const auto it = m_watches.find(fd);
+        if (it == m_watches.end())
+            return;
+        Watch &watch = it->second;
+        watch.handler = nullptr;
+        watch.handlerRead = watch.handlerWrite = false;
+        updateInterest(fd, watch, false);
+        if (watch.empty())
+            m_watches.erase(it);
+        return;
+    }
+    const auto [it, isNew] = m_watches.try_emplace(fd);
+    it->second.handler = handler;
+    it->second.handlerRead = read;
+    it->second.handlerWrite = write;
+    updateInterest(fd, it->second, isNew);
 }
 
 void EpollEventDispatcher::updateInterest(int fd, Watch &watch, bool isNew)
 {
     epoll_event ev{};
     ev.data.fd = fd;
-    ev.events = (watch.read ? EPOLLIN : 0u) | (watch.write ? EPOLLOUT : 0u) |
+    ev.events = (watch.read || watch.handlerRead ? EPOLLIN : 0u) |
+                (watch.write || watch.handlerWrite ? EPOLLOUT : 0u) |
                 (watch.exception ? EPOLLPRI : 0u);
     if (ev.events == 0) {
         // Fails with EBADF or ENOENT when the descriptor was closed first; nothing to undo then.

@@ -22,6 +22,17 @@
 
 namespace ferry::net {
 
+// A descriptor's readiness delivered by a plain call, for objects that exist by the thousand
+// (TCP connections): no QSocketNotifier, so no QObject and private per socket (~0.19 KB).
+class FdHandler {
+public:
+    virtual void fdReadable() = 0;
+    virtual void fdWritable() = 0;
+
+protected:
+    ~FdHandler() = default;
+};
+
 class EpollEventDispatcher final : public QAbstractEventDispatcher {
     Q_OBJECT
 public:
@@ -40,11 +51,23 @@ public:
     void wakeUp() override;
     void interrupt() override;
 
+    // The calling thread's dispatcher if it is an EpollEventDispatcher, else null.
+    static EpollEventDispatcher *current();
+    // Calls `handler` when `fd` is readable / writable, on the same terms as a Read / Write
+    // QSocketNotifier (errors and hang-ups count as both). read = write = false removes the
+    // watch: do that before closing the descriptor. One handler per descriptor; it may sit
+    // beside notifiers of the same descriptor.
+    void watchFd(int fd, FdHandler *handler, bool read, bool write);
+
 private:
     struct Watch {
         QSocketNotifier *read = nullptr;
         QSocketNotifier *write = nullptr;
         QSocketNotifier *exception = nullptr;
+        FdHandler *handler = nullptr;
+        bool handlerRead = false;
+        bool handlerWrite = false;
+        bool empty() const { return !read && !write && !exception && !handler; }
     };
     struct Timer {
         qint64 interval;

@@ -1,5 +1,7 @@
 #include "net/TcpTransport.h"
 
+#include "net/EpollEventDispatcher.h"
+
 #include <QCoreApplication>
 #include <QEvent>
 #include <QLoggingCategory>
@@ -91,7 +93,26 @@ void TcpTransport::start()
     if (m_started || m_fd < 0)
         return;
     m_started = true;
+    // Under ferryd's epoll dispatcher the descriptor is watched with a plain callback;
+    // under any other dispatcher (FERRY_EVENT_DISPATCHER=qt, tests) with notifiers.
+    if (EpollEventDispatcher *epoll = EpollEventDispatcher::current()) {
+        m_epoll = true;
+        m_epollRead = true;
+        epoll->watchFd(m_fd, this, true, false);
+        return;
+    }
     m_readNotifier = new Notifier(m_fd, QSocketNotifier::Read, this, &TcpTransport::readAvailable);
+}
+
+void TcpTransport::updateEpollWatch()
+{
+    if (EpollEventDispatcher *epoll = EpollEventDispatcher::current())
+        epoll->watchFd(m_fd, this, m_epollRead, m_epollWrite);
+}
+
+bool TcpTransport::writeWatchOn() const
+{
+    return m_epoll ? m_epollWrite : m_writeNotifier && m_writeNotifier->isEnabled();
 }
 
 void TcpTransport::readAvailable()
@@ -127,7 +148,7 @@ void TcpTransport::write(const QByteArray &bytes)
     m_out.append(bytes);
     m_outBytes += bytes.size();
     // One writev per event-loop turn for everything written during it.
-    if (!m_flushQueued && !(m_writeNotifier && m_writeNotifier->isEnabled()))
+    if (!m_flushQueued && !writeWatchOn())
         scheduleFlush();
 }
 
@@ -189,6 +210,13 @@ void TcpTransport::flush()
 
 void TcpTransport::setWriteWatch(bool on)
 {
+    if (m_epoll) {
+        if (m_fd >= 0 && m_epollWrite != on) {
+            m_epollWrite = on;
+            updateEpollWatch();
+        }
+        return;
+    }
     if (!m_writeNotifier) {
         if (!on)
             return;
@@ -201,6 +229,13 @@ void TcpTransport::setWriteWatch(bool on)
 
 void TcpTransport::setReadWatch(bool on)
 {
+    if (m_epoll) {
+        if (m_fd >= 0 && m_epollRead != on) {
+            m_epollRead = on;
+            updateEpollWatch();
+        }
+        return;
+    }
     if (m_readNotifier && m_readNotifier->isEnabled() != on)
         m_readNotifier->setEnabled(on);
 }
@@ -249,6 +284,11 @@ void TcpTransport::closeDescriptor()
         }
     }
     m_readNotifier = m_writeNotifier = nullptr;
+    if (m_epoll && m_fd >= 0 && (m_epollRead || m_epollWrite)) {
+        // Before close(2), for the same reason as the notifiers.
+        m_epollRead = m_epollWrite = false;
+        updateEpollWatch();
+    }
     if (m_fd >= 0) {
         ::close(m_fd);
         m_fd = -1;

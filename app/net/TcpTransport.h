@@ -2,10 +2,12 @@
 // A TCP connection on a raw non-blocking descriptor.
 //
 // Why not QTcpSocket: it costs ~10 KB per idle connection (socket, engine, ring buffers, two
-// notifiers, private objects) where this costs one QObject, one QSocketNotifier and a few
-// pointers. Output is a list of the QByteArrays handed to write() (shared, not copied),
-// flushed with writev(2) once per event-loop turn; a write notifier exists only after the
-// kernel's send buffer has been full once, and is enabled only while output waits.
+// notifiers, private objects) where this costs one QObject and a few pointers: under ferryd's
+// EpollEventDispatcher the descriptor is watched by a plain callback (FdHandler), under any
+// other dispatcher by QSocketNotifiers. Output is a list of the QByteArrays handed to write()
+// (shared, not copied), flushed with writev(2) once per event-loop turn; write readiness is
+// watched only after the kernel's send buffer has been full once, and only while output waits.
+#include "net/EpollEventDispatcher.h"
 #include "net/TimerWheel.h"
 #include "net/Transport.h"
 
@@ -14,7 +16,7 @@
 
 namespace ferry::net {
 
-class TcpTransport final : public Transport {
+class TcpTransport final : public Transport, private FdHandler {
     Q_OBJECT
 public:
     // Takes ownership of `fd`, a connected, non-blocking stream socket.
@@ -56,6 +58,12 @@ private:
         TcpTransport &m_owner;
     };
 
+    // FdHandler (under the epoll dispatcher)
+    void fdReadable() override { readAvailable(); }
+    void fdWritable() override { flush(); }
+    void updateEpollWatch();
+    bool writeWatchOn() const;
+
     void readAvailable();
     void scheduleFlush();
     void flush();
@@ -74,6 +82,9 @@ private:
     qint64 m_outBytes = 0;
     Linger m_linger{*this};
     bool m_started = false;
+    bool m_epoll = false;      // watched through EpollEventDispatcher::watchFd, not notifiers
+    bool m_epollRead = false;
+    bool m_epollWrite = false;
     bool m_flushQueued = false;
     bool m_readPaused = false; // backpressure: the peer does not read what we send
     bool m_closing = false;    // close() called: flush, then close the descriptor

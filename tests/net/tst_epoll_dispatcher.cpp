@@ -97,6 +97,43 @@ private slots:
         ::close(sv[1]);
     }
 
+    void fdHandlerReadWriteAndUnwatch()
+    {
+        struct Handler final : FdHandler {
+            int fd = -1;
+            int reads = 0;
+            int writes = 0;
+            void fdReadable() override
+            {
+                char c;
+                while (::read(fd, &c, 1) == 1) {
+                }
+                ++reads;
+            }
+            void fdWritable() override { ++writes; }
+        } h;
+        int sv[2];
+        QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        h.fd = sv[0];
+        EpollEventDispatcher *epoll = EpollEventDispatcher::current();
+        QVERIFY(epoll);
+        epoll->watchFd(sv[0], &h, true, false);
+        QCOMPARE(::write(sv[1], "x", 1), ssize_t(1));
+        QTRY_COMPARE_WITH_TIMEOUT(h.reads, 1, 5000);
+        QCOMPARE(h.writes, 0); // writable all along, but not asked for
+        epoll->watchFd(sv[0], &h, false, false);
+        QCOMPARE(::write(sv[1], "y", 1), ssize_t(1));
+        QTest::qWait(100);
+        QCOMPARE(h.reads, 1);
+        // Level-triggered: the waiting byte is reported once watched again; so is writability.
+        epoll->watchFd(sv[0], &h, true, true);
+        QTRY_COMPARE_WITH_TIMEOUT(h.reads, 2, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(h.writes >= 1, 5000);
+        epoll->watchFd(sv[0], &h, false, false);
+        ::close(sv[0]);
+        ::close(sv[1]);
+    }
+
     void tcpTransportEchoAndClosedByPeer()
     {
         TcpListener listener;
