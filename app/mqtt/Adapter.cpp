@@ -283,7 +283,7 @@ void Adapter::onPublish(Publish &publish)
         return;
     }
     const std::uint16_t packetId = publish.packetId;
-    std::weak_ptr<Adapter *> self = m_self;
+    std::weak_ptr<Adapter *> self = weakSelf();
     // QoS 2: the id is recorded before the message is routed (a resend is a duplicate from
     // now on), and for a persistent session written ahead of the message, so PUBREC waits
     // for whichever commit is later. Completions run in write order, so when the message is
@@ -364,7 +364,7 @@ void Adapter::onPubResponse(const PubResponse &response)
         // storage too: else a restart could take the client's next message under that id for
         // a duplicate and drop it.
         const std::uint16_t packetId = response.packetId;
-        std::weak_ptr<Adapter *> self = m_self;
+        std::weak_ptr<Adapter *> self = weakSelf();
         bool written = false;
         const bool known = m_session->removeInboundQos2(
             packetId,

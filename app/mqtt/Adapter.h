@@ -114,7 +114,14 @@ private:
     // for every idle connection).
     QList<PendingAck> m_acks;
     // Storage completions may arrive after this connection is gone: they hold a weak_ptr.
-    std::shared_ptr<Adapter *> m_self = std::make_shared<Adapter *>(this);
+    // Made by the first completion that needs it: an idle connection allocates none.
+    std::weak_ptr<Adapter *> weakSelf()
+    {
+        if (!m_self)
+            m_self = std::make_shared<Adapter *>(this);
+        return m_self;
+    }
+    std::shared_ptr<Adapter *> m_self;
 };
 
 } // namespace ferry::mqtt
