@@ -179,6 +179,8 @@ bool Session::sendNow(Delivery &&delivery)
 
 PersistDone Session::markDone(std::uint16_t packetId, std::uint64_t seq)
 {
+    if (!m_self)
+        m_self = std::make_shared<Session *>(this);
     return [self = std::weak_ptr<Session *>(m_self), packetId, seq](PersistStatus status) {
         if (auto alive = self.lock())
             (*alive)->onMarkCommitted(packetId, seq, status);

@@ -152,8 +152,9 @@ private:
     QSet<std::uint16_t> m_inboundQos2;
     Persistence *m_persistence = nullptr;
     std::uint64_t m_persistenceId = 0;
-    // Storage completions may run after the session ended: they hold a weak_ptr.
-    std::shared_ptr<Session *> m_self = std::make_shared<Session *>(this);
+    // Storage completions may run after the session ended: they hold a weak_ptr. Made on
+    // first use, so sessions that never wait for storage (most) allocate none.
+    std::shared_ptr<Session *> m_self;
 };
 
 } // namespace ferry::core
