@@ -189,13 +189,14 @@ std::uint8_t Adapter::publishReasonCode(const core::RouteOutcome &outcome) const
     return rc::Success;
 }
 
-void Adapter::queueAck(PacketType type, std::uint16_t packetId, std::uint8_t reason, bool ready)
+void Adapter::queueAck(PacketType type, std::uint16_t packetId, std::uint8_t reason, bool ready,
+                       bool waitsForMessage)
 {
     PubResponse response;
     response.type = type;
     response.packetId = packetId;
     response.reasonCode = m_protocol->isV5() ? reason : 0;
-    m_acks.push_back({response, ready});
+    m_acks.push_back({response, ready, waitsForMessage});
     flushAcks();
 }
 
@@ -287,25 +288,19 @@ void Adapter::onPublish(Publish &publish)
     // QoS 2: the id is recorded before the message is routed (a resend is a duplicate from
     // now on), and for a persistent session written ahead of the message, so PUBREC waits
     // for whichever commit is later. Completions run in write order, so when the message is
-    // written too, its completion is the later one and the id's is ignored.
+    // written too, its completion is the later one and the id's is ignored (waitsForMessage).
     bool idWritten = false;
-    std::shared_ptr<bool> messageWritten;
     if (publish.qos == 2) {
-        messageWritten = std::make_shared<bool>(false);
-        idWritten = m_session->addInboundQos2(
-            packetId, [self, packetId, messageWritten](core::PersistStatus status) {
-                auto alive = self.lock();
-                if (alive && !*messageWritten)
-                    (*alive)->completeAck(packetId, PacketType::Pubrec, status);
-            });
+        idWritten = m_session->addInboundQos2(packetId, [self, packetId](core::PersistStatus status) {
+            if (auto alive = self.lock())
+                (*alive)->completeInboundId(packetId, status);
+        });
     }
     const core::RouteOutcome outcome = m_broker.publish(
         buildMessage(publish, now), [self, packetId, ackType](core::PersistStatus status) {
             if (auto alive = self.lock())
                 (*alive)->completeAck(packetId, ackType, status);
         });
-    if (messageWritten)
-        *messageWritten = outcome.durablePending;
     if (outcome.receivers == 0 && outcome.refused == 0)
         reportDropped(publish, now, outcome);
     std::uint8_t reason = publishReasonCode(outcome);
@@ -315,7 +310,20 @@ void Adapter::onPublish(Publish &publish)
     }
     // The acknowledgement waits for the commit when a durable party needs the message
     // (DESIGN.md: acknowledged only after it is committed wherever it is needed).
-    queueAck(ackType, packetId, reason, !outcome.durablePending && !idWritten);
+    queueAck(ackType, packetId, reason, !outcome.durablePending && !idWritten,
+             outcome.durablePending);
+}
+
+void Adapter::completeInboundId(std::uint16_t packetId, core::PersistStatus status)
+{
+    for (const PendingAck &ack : m_acks) {
+        if (!ack.ready && ack.response.packetId == packetId
+            && ack.response.type == PacketType::Pubrec) {
+            if (!ack.waitsForMessage)
+                completeAck(packetId, PacketType::Pubrec, status);
+            return;
+        }
+    }
 }
 
 void Adapter::reportDropped(const Publish &publish, std::int64_t nowMs, const core::RouteOutcome &outcome)

@@ -89,7 +89,11 @@ private:
     QByteArray assignClientId() const;
     // QoS 1/2 acknowledgements go out in the order the PUBLISH packets came (spec 4.6), also
     // when some wait for a storage commit and later ones do not.
-    void queueAck(PacketType type, std::uint16_t packetId, std::uint8_t reason, bool ready);
+    // waitsForMessage: a PUBREC whose message is being written too; the commit of its packet
+    // id (written first) does not release it, the message's does.
+    void queueAck(PacketType type, std::uint16_t packetId, std::uint8_t reason, bool ready,
+                  bool waitsForMessage = false);
+    void completeInboundId(std::uint16_t packetId, core::PersistStatus status);
     void completeAck(std::uint16_t packetId, PacketType type, core::PersistStatus status);
     void flushAcks();
     // PUBACK / PUBCOMP for an outgoing delivery: Session::onPuback or onPubcomp.
@@ -109,6 +113,7 @@ private:
     struct PendingAck {
         PubResponse response;
         bool ready;
+        bool waitsForMessage;
     };
     // A QList: empty, it allocates nothing (a std::deque allocates ~0.5 KB when constructed,
     // for every idle connection).

@@ -6,12 +6,11 @@ import os
 import signal
 import tempfile
 import time
-import unittest
 
-from ferry_harness import FerryBroker, PahoClient
+from ferry_harness import BrokerTestCase, FerryBroker, PahoClient
 
 
-class RulesTestCase(unittest.TestCase):
+class RulesTestCase(BrokerTestCase):
     """One ferryd per test. Subclasses set RULES ({file name: TOML text}) and BROKER_TOML."""
 
     RULES = {}
@@ -26,20 +25,8 @@ class RulesTestCase(unittest.TestCase):
             self.write_rule(name, text)
         self.broker.extra_toml = '[rules]\ndir = "%s"\n%s' % (self.rules_dir, self.BROKER_TOML)
         self._clients = []
-        self.addCleanup(self._teardown)
+        self.addCleanup(self._teardown_broker)   # BrokerTestCase's: clients, then the broker
         self.broker.start()
-
-    def _teardown(self):
-        for c in self._clients:
-            c.signal_stop()
-        for c in self._clients:
-            c.stop()
-        died = not self.broker.alive()
-        log = self.broker.log()
-        self.broker.stop()
-        self.broker.cleanup()
-        if died:
-            self.fail("ferryd died during the test:\n" + log[-4000:])
 
     # -- rules ---------------------------------------------------------------------------
     def rule_path(self, name):
