@@ -73,7 +73,7 @@ Decoder::Decoder(std::uint32_t maxPacketSize) : m_maxPacketSize(maxPacketSize) {
 
 void Decoder::feed(const char *data, qsizetype size)
 {
-    if (m_failed || size <= 0)
+    if (m_error || size <= 0)
         return;
     compact();
     m_buffer.append(data, size);
@@ -105,8 +105,8 @@ void Decoder::compact()
 
 Decoder::Status Decoder::next(Packet &out, DecodeError &error)
 {
-    if (m_failed) {
-        error = m_error;
+    if (m_error) {
+        error = *m_error;
         return Status::Error;
     }
     const FrameOptions options{m_version, m_maxPacketSize, m_maxUserProperties,
@@ -123,8 +123,7 @@ Decoder::Status Decoder::next(Packet &out, DecodeError &error)
         m_head = 0;
         m_buffer = QByteArray();
     } else if (status == Status::Error) {
-        m_failed = true;
-        m_error = error;
+        m_error = std::make_unique<DecodeError>(error);
         m_buffer.clear();
         m_head = 0;
     }

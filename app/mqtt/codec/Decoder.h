@@ -14,6 +14,7 @@
 #include <QByteArray>
 
 #include <cstdint>
+#include <memory>
 
 namespace ferry::mqtt {
 
@@ -53,7 +54,7 @@ public:
     Status next(Packet &out, DecodeError &error);
 
     qsizetype bufferedBytes() const { return m_buffer.size() - m_head; }
-    bool hasError() const { return m_failed; }
+    bool hasError() const { return m_error != nullptr; }
 
 private:
     void compact();
@@ -64,8 +65,8 @@ private:
     std::uint32_t m_maxPacketSize;
     std::uint32_t m_maxUserProperties = DefaultMaxUserProperties;
     ProtocolVersion m_version = ProtocolVersion::V311;
-    bool m_failed = false;
-    DecodeError m_error;
+    // Made when decoding fails (an idle connection keeps only the pointer; the record is 48 B).
+    std::unique_ptr<DecodeError> m_error;
 };
 
 // Decodes at most one packet from the start of bytes. Stateless; used by tests and fuzzing.
