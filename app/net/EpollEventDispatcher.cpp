@@ -88,26 +88,49 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
     return handled;
 }
 
+EpollEventDispatcher::Watch *EpollEventDispatcher::WatchTable::find(int fd)
+{
+    if (fd < 0 || std::size_t(fd / kChunk) >= m_chunks.size())
+        return nullptr;
+    auto &chunk = m_chunks[std::size_t(fd / kChunk)];
+    if (!chunk)
+        return nullptr;
+    Watch &watch = (*chunk)[std::size_t(fd % kChunk)];
+    return watch.empty() ? nullptr : &watch;
+}
+
+EpollEventDispatcher::Watch &EpollEventDispatcher::WatchTable::obtain(int fd, bool *isNew)
+{
+    const std::size_t index = std::size_t(fd / kChunk);
+    if (index >= m_chunks.size())
+        m_chunks.resize(index + 1);
+    if (!m_chunks[index])
+        m_chunks[index] = std::make_unique<std::array<Watch, kChunk>>();
+    Watch &watch = (*m_chunks[index])[std::size_t(fd % kChunk)];
+    *isNew = watch.empty();
+    return watch;
+}
+
 bool EpollEventDispatcher::dispatchSocket(int fd, std::uint32_t events)
 {
     // Each notifier is looked up again before it is activated: the previous activation may
     // have disabled or deleted it (or every notifier of this descriptor).
     bool handled = false;
     const auto activate = [&](QSocketNotifier *Watch::*which) {
-        const auto it = m_watches.find(fd);
-        if (it == m_watches.end() || !(it->second.*which))
+        const Watch *watch = m_watches.find(fd);
+        if (!watch || !(watch->*which))
             return;
         QEvent event(QEvent::SockAct);
-        QCoreApplication::sendEvent(it->second.*which, &event);
+        QCoreApplication::sendEvent(watch->*which, &event);
         handled = true;
     };
     // Errors and hang-ups are reported to readers and writers, as poll(2)-based Qt does: the
     // socket code learns about them from its read() or write().
     const auto call = [&](bool Watch::*wanted, void (FdHandler::*method)()) {
-        const auto it = m_watches.find(fd);
-        if (it == m_watches.end() || !it->second.handler || !(it->second.*wanted))
+        const Watch *watch = m_watches.find(fd);
+        if (!watch || !watch->handler || !(watch->*wanted))
             return;
-        (it->second.handler->*method)();
+        (watch->handler->*method)();
         handled = true;
     };
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
@@ -126,28 +149,29 @@ bool EpollEventDispatcher::dispatchSocket(int fd, std::uint32_t events)
 void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
 {
     const int fd = int(notifier->socket());
-    const auto [it, isNew] = m_watches.try_emplace(fd);
+    bool isNew = false;
+    Watch &watch = m_watches.obtain(fd, &isNew);
     switch (notifier->type()) {
     case QSocketNotifier::Read:
-        it->second.read = notifier;
+        watch.read = notifier;
         break;
     case QSocketNotifier::Write:
-        it->second.write = notifier;
+        watch.write = notifier;
         break;
     case QSocketNotifier::Exception:
-        it->second.exception = notifier;
+        watch.exception = notifier;
         break;
     }
-    updateInterest(fd, it->second, isNew);
+    updateInterest(fd, watch, isNew);
 }
 
 void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
 {
     const int fd = int(notifier->socket());
-    const auto it = m_watches.find(fd);
-    if (it == m_watches.end())
+    Watch *found = m_watches.find(fd);
+    if (!found)
         return;
-    Watch &watch = it->second;
+    Watch &watch = *found;
     if (watch.read == notifier)
         watch.read = nullptr;
     if (watch.write == notifier)
@@ -155,8 +179,6 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
     if (watch.exception == notifier)
         watch.exception = nullptr;
     updateInterest(fd, watch, false);
-    if (watch.empty())
-        m_watches.erase(it);
 }
 
 EpollEventDispatcher *EpollEventDispatcher::current()
@@ -167,22 +189,20 @@ EpollEventDispatcher *EpollEventDispatcher::current()
 void EpollEventDispatcher::watchFd(int fd, FdHandler *handler, bool read, bool write)
 {
     if (!read && !write) {
-        const auto it = m_watches.find(fd);
-        if (it == m_watches.end())
+        Watch *watch = m_watches.find(fd);
+        if (!watch)
             return;
-        Watch &watch = it->second;
-        watch.handler = nullptr;
-        watch.handlerRead = watch.handlerWrite = false;
-        updateInterest(fd, watch, false);
-        if (watch.empty())
-            m_watches.erase(it);
+        watch->handler = nullptr;
+        watch->handlerRead = watch->handlerWrite = false;
+        updateInterest(fd, *watch, false);
         return;
     }
-    const auto [it, isNew] = m_watches.try_emplace(fd);
-    it->second.handler = handler;
-    it->second.handlerRead = read;
-    it->second.handlerWrite = write;
-    updateInterest(fd, it->second, isNew);
+    bool isNew = false;
+    Watch &watch = m_watches.obtain(fd, &isNew);
+    watch.handler = handler;
+    watch.handlerRead = read;
+    watch.handlerWrite = write;
+    updateInterest(fd, watch, isNew);
 }
 
 void EpollEventDispatcher::updateInterest(int fd, Watch &watch, bool isNew)

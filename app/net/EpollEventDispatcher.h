@@ -14,11 +14,14 @@
 // QCoreApplication is created; it must only run on the thread that created it.
 #include <QAbstractEventDispatcher>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace ferry::net {
 
@@ -77,6 +80,21 @@ private:
         bool firing = false;
     };
 
+    // Watches by descriptor number in fixed-size chunks made on first use: descriptors are
+    // small dense integers, so this costs sizeof(Watch) per descriptor (a hash map node and
+    // bucket cost ~72 B) and a lookup is two indexings.
+    class WatchTable {
+    public:
+        // The watch of `fd`, or null when nothing watches it.
+        Watch *find(int fd);
+        // The watch of `fd`, made if needed; *isNew when nothing watched it before.
+        Watch &obtain(int fd, bool *isNew);
+
+    private:
+        static constexpr int kChunk = 1024;
+        std::vector<std::unique_ptr<std::array<Watch, kChunk>>> m_chunks;
+    };
+
     static qint64 nowMs();
     void updateInterest(int fd, Watch &watch, bool isNew);
     bool dispatchSocket(int fd, std::uint32_t events);
@@ -87,7 +105,7 @@ private:
     int m_wake = -1; // eventfd: wakeUp() from any thread
     std::atomic<bool> m_interrupted{false};
     std::atomic<bool> m_wakePending{false};       // one eventfd write per wakeup, not per post
-    std::unordered_map<int, Watch> m_watches;     // by descriptor
+    WatchTable m_watches;
     std::unordered_map<int, Timer> m_timers;      // by timer id
     std::set<std::pair<qint64, int>> m_deadlines; // (deadline, timer id), earliest first
 };
