@@ -81,9 +81,8 @@ Daemon::Daemon(config::Config config, QString configPath, QObject *parent)
 
 Daemon::~Daemon()
 {
-    // Connections are QObject children, which Qt deletes after our members: release them while
-    // the broker and storage still exist.
-    qDeleteAll(findChildren<mqtt::Connection *>(Qt::FindDirectChildrenOnly));
+    // Release the connections while the broker, rules and storage still exist.
+    m_connections.deleteAll();
 }
 
 bool Daemon::openStorage()
@@ -180,10 +179,11 @@ bool Daemon::start()
 void Daemon::accept(ListenerSlot &slot, net::Transport *transport)
 {
     if (m_stopping) {
-        transport->deleteLater();
+        delete transport;   // not started: no call of its is on the stack
         return;
     }
-    auto *connection = new mqtt::Connection(transport, m_broker, slot.protocol, slot.adapter, m_rules.get(), this);
+    auto *connection = new mqtt::Connection(transport, m_broker, slot.protocol, slot.adapter,
+                                            m_rules.get(), m_connections);
     connection->start();
 }
 
@@ -238,14 +238,12 @@ void Daemon::stop()
     qCInfo(lcDaemon, "stopping");
     for (auto &slot : m_listeners)
         slot->listener->close();
-    const auto connections = findChildren<mqtt::Connection *>(Qt::FindDirectChildrenOnly);
-    for (mqtt::Connection *c : connections)
+    for (mqtt::Connection *c : m_connections.open())
         c->serverShutdown();
     m_broker.shutdown();
     // Give the DISCONNECTs a moment to flush, bounded; then commit what is queued.
     QTimer::singleShot(200, qApp, [this] {
-        const auto connections = findChildren<mqtt::Connection *>(Qt::FindDirectChildrenOnly);
-        qDeleteAll(connections);   // releases sessions (and records their disconnect time)
+        m_connections.deleteAll();   // releases sessions (and records their disconnect time)
         if (m_store)
             m_store->flush();
         QCoreApplication::quit();

@@ -5,6 +5,7 @@
 #include "core/Broker.h"
 #include "core/SysPublisher.h"
 #include "mqtt/Adapter.h"
+#include "mqtt/Connection.h"
 #include "mqtt/ProtocolSettings.h"
 #include "RuleWiring.h"
 #include "net/Listener.h"
@@ -58,6 +59,9 @@ private:
     core::SysPublisher m_sys;
     std::unique_ptr<RuleWiring> m_rules;
     std::vector<std::unique_ptr<ListenerSlot>> m_listeners;
+    // Every MQTT connection; after the broker, rules and storage in this list, so they are
+    // deleted first (the destructor deletes them explicitly even before that).
+    mqtt::ConnectionSet m_connections;
     QSocketNotifier *m_signalNotifier = nullptr;
     bool m_stopping = false;
 };

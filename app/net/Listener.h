@@ -1,6 +1,6 @@
 #pragma once
 // A bound listening socket that hands out Transports. Protocol code connects to newTransport
-// and owns what it gets (reparents it).
+// and owns what it gets (deletes it).
 #include "net/Transport.h"
 
 #include <QHostAddress>

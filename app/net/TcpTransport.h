@@ -2,25 +2,29 @@
 // A TCP connection on a raw non-blocking descriptor.
 //
 // Why not QTcpSocket: it costs ~10 KB per idle connection (socket, engine, ring buffers, two
-// notifiers, private objects) where this costs one QObject and a few pointers: under ferryd's
+// notifiers, private objects) where this costs a few pointers (no QObject): under ferryd's
 // EpollEventDispatcher the descriptor is watched by a plain callback (FdHandler), under any
 // other dispatcher by QSocketNotifiers. Output is a list of the QByteArrays handed to write()
 // (shared, not copied), flushed with writev(2) once per event-loop turn; write readiness is
 // watched only after the kernel's send buffer has been full once, and only while output waits.
+// The flush and the deferred close notice run as a LoopTask (one posted event per loop turn for
+// all transports, not one per transport).
 #include "net/EpollEventDispatcher.h"
+#include "net/LoopTask.h"
 #include "net/TimerWheel.h"
 #include "net/Transport.h"
 
 #include <QList>
 #include <QSocketNotifier>
 
+#include <memory>
+
 namespace ferry::net {
 
-class TcpTransport final : public Transport, private FdHandler {
-    Q_OBJECT
+class TcpTransport final : public Transport, private FdHandler, private LoopTask {
 public:
     // Takes ownership of `fd`, a connected, non-blocking stream socket.
-    TcpTransport(int fd, QByteArray peerAddress, QObject *parent = nullptr);
+    TcpTransport(int fd, QByteArray peerAddress);
     ~TcpTransport() override;
 
     void setReceiver(TransportReceiver *receiver) override { m_receiver = receiver; }
@@ -30,9 +34,6 @@ public:
     qint64 bytesToWrite() const override { return m_outBytes; }
     QByteArray peerAddress() const override { return m_peer; }
     const char *kind() const override { return "tcp"; }
-
-protected:
-    bool event(QEvent *e) override;
 
 private:
     // Calls its handler straight from event(): a signal connection per notifier would cost
@@ -49,6 +50,7 @@ private:
         void (TcpTransport::*m_handler)();
     };
 
+    // Made by close() when output waits: an open connection carries only the pointer.
     class Linger final : public WheelTimer {
     public:
         explicit Linger(TcpTransport &owner) : m_owner(owner) {}
@@ -57,6 +59,9 @@ private:
         void fired() override;
         TcpTransport &m_owner;
     };
+
+    // LoopTask: the flush scheduled by write(), and the close notice posted by close().
+    void run() override;
 
     // FdHandler (under the epoll dispatcher)
     void fdReadable() override { readAvailable(); }
@@ -80,7 +85,7 @@ private:
     QList<QByteArray> m_out;
     qsizetype m_outOffset = 0; // bytes of m_out.first() already sent
     qint64 m_outBytes = 0;
-    Linger m_linger{*this};
+    std::unique_ptr<Linger> m_linger;
     bool m_started = false;
     bool m_epoll = false;      // watched through EpollEventDispatcher::watchFd, not notifiers
     bool m_epollRead = false;
@@ -89,6 +94,7 @@ private:
     bool m_readPaused = false; // backpressure: the peer does not read what we send
     bool m_closing = false;    // close() called: flush, then close the descriptor
     bool m_closed = false;     // the receiver has been told (or will be, queued)
+    bool m_closeNoticeQueued = false;
 };
 
 } // namespace ferry::net

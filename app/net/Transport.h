@@ -4,9 +4,11 @@
 //
 // Contract: everything runs on the thread that owns the transport. The receiver's calls come
 // from the event loop; the receiver may call write()/close() from inside them, but must not
-// delete the transport there (use deleteLater on its owner).
+// delete the transport there (its owner deletes it on a later loop turn).
+//
+// Not a QObject: a TCP transport exists once per connection, and a QObject's private costs
+// ~120 B each (WebSocketTransport is one, since QWebSocket's signals need a context object).
 #include <QByteArray>
-#include <QObject>
 
 namespace ferry::net {
 
@@ -19,11 +21,12 @@ public:
     virtual void onTransportClosed() = 0;
 };
 
-class Transport : public QObject {
-    Q_OBJECT
+class Transport {
 public:
-    using QObject::QObject;
-    ~Transport() override = default;
+    Transport() = default;
+    Transport(const Transport &) = delete;
+    Transport &operator=(const Transport &) = delete;
+    virtual ~Transport() = default;
 
     virtual void setReceiver(TransportReceiver *receiver) = 0;
     // Starts delivering bytes (call after setReceiver).

@@ -13,7 +13,7 @@ constexpr qint64 kMaxOutputBacklog = 8 * 1024 * 1024;
 } // namespace
 
 WebSocketTransport::WebSocketTransport(QWebSocket *socket, quint64 maxMessageSize, QObject *parent)
-    : Transport(parent), m_socket(socket)
+    : QObject(parent), m_socket(socket)
 {
     m_socket->setParent(this);
     // Qt accepts ~2 GiB frames by default (FINDINGS.md): cap at the broker's packet size, with

@@ -12,7 +12,8 @@
 
 namespace ferry::net {
 
-class WebSocketTransport final : public Transport {
+// A QObject (unlike TcpTransport): its lambdas connected to the socket's signals need a context.
+class WebSocketTransport final : public QObject, public Transport {
     Q_OBJECT
 public:
     // Takes ownership of the socket.
