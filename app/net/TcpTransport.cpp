@@ -48,7 +48,9 @@ bool TcpTransport::Notifier::event(QEvent *e)
 }
 
 TcpTransport::TcpTransport(int fd, QByteArray peerAddress)
-    : m_fd(fd), m_peer(std::move(peerAddress))
+    : m_peer(std::move(peerAddress)), m_fd(fd), m_started(false), m_epoll(false),
+      m_epollRead(false), m_epollWrite(false), m_flushQueued(false), m_readPaused(false),
+      m_closing(false), m_closed(false), m_closeNoticeQueued(false)
 {
 }
 

@@ -77,7 +77,6 @@ private:
     void closeDescriptor();
     void notifyClosed();
 
-    int m_fd;
     QByteArray m_peer;
     TransportReceiver *m_receiver = nullptr;
     QSocketNotifier *m_readNotifier = nullptr;
@@ -86,15 +85,17 @@ private:
     qsizetype m_outOffset = 0; // bytes of m_out.first() already sent
     qint64 m_outBytes = 0;
     std::unique_ptr<Linger> m_linger;
-    bool m_started = false;
-    bool m_epoll = false;      // watched through EpollEventDispatcher::watchFd, not notifiers
-    bool m_epollRead = false;
-    bool m_epollWrite = false;
-    bool m_flushQueued = false;
-    bool m_readPaused = false; // backpressure: the peer does not read what we send
-    bool m_closing = false;    // close() called: flush, then close the descriptor
-    bool m_closed = false;     // the receiver has been told (or will be, queued)
-    bool m_closeNoticeQueued = false;
+    int m_fd;
+    // Bit-fields (all false at construction): with the descriptor they fill one word.
+    bool m_started : 1;
+    bool m_epoll : 1;         // watched through EpollEventDispatcher::watchFd, not notifiers
+    bool m_epollRead : 1;
+    bool m_epollWrite : 1;
+    bool m_flushQueued : 1;
+    bool m_readPaused : 1;    // backpressure: the peer does not read what we send
+    bool m_closing : 1;       // close() called: flush, then close the descriptor
+    bool m_closed : 1;        // the receiver has been told (or will be, queued)
+    bool m_closeNoticeQueued : 1;
 };
 
 } // namespace ferry::net
