@@ -111,17 +111,26 @@ EpollEventDispatcher::Watch &EpollEventDispatcher::WatchTable::obtain(int fd, bo
     return watch;
 }
 
+QSocketNotifier *EpollEventDispatcher::notifierOf(int fd, QSocketNotifier *Notifiers::*which) const
+{
+    const auto it = m_notifiers.find(fd);
+    return it == m_notifiers.end() ? nullptr : it->second.*which;
+}
+
 bool EpollEventDispatcher::dispatchSocket(int fd, std::uint32_t events)
 {
     // Each notifier is looked up again before it is activated: the previous activation may
     // have disabled or deleted it (or every notifier of this descriptor).
     bool handled = false;
-    const auto activate = [&](QSocketNotifier *Watch::*which) {
+    const auto activate = [&](QSocketNotifier *Notifiers::*which) {
         const Watch *watch = m_watches.find(fd);
-        if (!watch || !(watch->*which))
+        if (!watch || !watch->hasNotifiers)
+            return;
+        QSocketNotifier *notifier = notifierOf(fd, which);
+        if (!notifier)
             return;
         QEvent event(QEvent::SockAct);
-        QCoreApplication::sendEvent(watch->*which, &event);
+        QCoreApplication::sendEvent(notifier, &event);
         handled = true;
     };
     // Errors and hang-ups are reported to readers and writers, as poll(2)-based Qt does: the
@@ -134,15 +143,15 @@ bool EpollEventDispatcher::dispatchSocket(int fd, std::uint32_t events)
         handled = true;
     };
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
-        activate(&Watch::read);
+        activate(&Notifiers::read);
         call(&Watch::handlerRead, &FdHandler::fdReadable);
     }
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-        activate(&Watch::write);
+        activate(&Notifiers::write);
         call(&Watch::handlerWrite, &FdHandler::fdWritable);
     }
     if (events & EPOLLPRI)
-        activate(&Watch::exception);
+        activate(&Notifiers::exception);
     return handled;
 }
 
@@ -151,34 +160,41 @@ void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
     const int fd = int(notifier->socket());
     bool isNew = false;
     Watch &watch = m_watches.obtain(fd, &isNew);
+    Notifiers &notifiers = m_notifiers[fd];
     switch (notifier->type()) {
     case QSocketNotifier::Read:
-        watch.read = notifier;
+        notifiers.read = notifier;
         break;
     case QSocketNotifier::Write:
-        watch.write = notifier;
+        notifiers.write = notifier;
         break;
     case QSocketNotifier::Exception:
-        watch.exception = notifier;
+        notifiers.exception = notifier;
         break;
     }
+    watch.hasNotifiers = true;
     updateInterest(fd, watch, isNew);
 }
 
 void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
 {
     const int fd = int(notifier->socket());
-    Watch *found = m_watches.find(fd);
-    if (!found)
+    Watch *watch = m_watches.find(fd);
+    const auto it = m_notifiers.find(fd);
+    if (!watch || it == m_notifiers.end())
         return;
-    Watch &watch = *found;
-    if (watch.read == notifier)
-        watch.read = nullptr;
-    if (watch.write == notifier)
-        watch.write = nullptr;
-    if (watch.exception == notifier)
-        watch.exception = nullptr;
-    updateInterest(fd, watch, false);
+    Notifiers &notifiers = it->second;
+    if (notifiers.read == notifier)
+        notifiers.read = nullptr;
+    if (notifiers.write == notifier)
+        notifiers.write = nullptr;
+    if (notifiers.exception == notifier)
+        notifiers.exception = nullptr;
+    if (notifiers.empty()) {
+        m_notifiers.erase(it);
+        watch->hasNotifiers = false;
+    }
+    updateInterest(fd, *watch, false);
 }
 
 EpollEventDispatcher *EpollEventDispatcher::current()
@@ -205,13 +221,19 @@ void EpollEventDispatcher::watchFd(int fd, FdHandler *handler, bool read, bool w
     updateInterest(fd, watch, isNew);
 }
 
-void EpollEventDispatcher::updateInterest(int fd, Watch &watch, bool isNew)
+void EpollEventDispatcher::updateInterest(int fd, const Watch &watch, bool isNew)
 {
+    const QSocketNotifier *read = nullptr, *write = nullptr, *exception = nullptr;
+    if (watch.hasNotifiers) {
+        read = notifierOf(fd, &Notifiers::read);
+        write = notifierOf(fd, &Notifiers::write);
+        exception = notifierOf(fd, &Notifiers::exception);
+    }
     epoll_event ev{};
     ev.data.fd = fd;
-    ev.events = (watch.read || watch.handlerRead ? EPOLLIN : 0u) |
-                (watch.write || watch.handlerWrite ? EPOLLOUT : 0u) |
-                (watch.exception ? EPOLLPRI : 0u);
+    ev.events = (read || watch.handlerRead ? EPOLLIN : 0u) |
+                (write || watch.handlerWrite ? EPOLLOUT : 0u) |
+                (exception ? EPOLLPRI : 0u);
     if (ev.events == 0) {
         // Fails with EBADF or ENOENT when the descriptor was closed first; nothing to undo then.
         ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr);

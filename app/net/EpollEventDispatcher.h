@@ -63,14 +63,21 @@ public:
     void watchFd(int fd, FdHandler *handler, bool read, bool write);
 
 private:
+    // A descriptor's watch. Notifiers are few (listeners, the signal pipe, Qt's own sockets)
+    // and kept in a map aside; a watch only says whether it has any, so the per-descriptor
+    // table holds 16 B per descriptor.
     struct Watch {
-        QSocketNotifier *read = nullptr;
-        QSocketNotifier *write = nullptr;
-        QSocketNotifier *exception = nullptr;
         FdHandler *handler = nullptr;
         bool handlerRead = false;
         bool handlerWrite = false;
-        bool empty() const { return !read && !write && !exception && !handler; }
+        bool hasNotifiers = false;
+        bool empty() const { return !handler && !hasNotifiers; }
+    };
+    struct Notifiers {
+        QSocketNotifier *read = nullptr;
+        QSocketNotifier *write = nullptr;
+        QSocketNotifier *exception = nullptr;
+        bool empty() const { return !read && !write && !exception; }
     };
     struct Timer {
         qint64 interval;
@@ -96,7 +103,8 @@ private:
     };
 
     static qint64 nowMs();
-    void updateInterest(int fd, Watch &watch, bool isNew);
+    void updateInterest(int fd, const Watch &watch, bool isNew);
+    QSocketNotifier *notifierOf(int fd, QSocketNotifier *Notifiers::*which) const;
     bool dispatchSocket(int fd, std::uint32_t events);
     bool fireTimers();
     void schedule(int timerId, Timer &timer);
@@ -106,6 +114,7 @@ private:
     std::atomic<bool> m_interrupted{false};
     std::atomic<bool> m_wakePending{false};       // one eventfd write per wakeup, not per post
     WatchTable m_watches;
+    std::unordered_map<int, Notifiers> m_notifiers; // by descriptor, only those with notifiers
     std::unordered_map<int, Timer> m_timers;      // by timer id
     std::set<std::pair<qint64, int>> m_deadlines; // (deadline, timer id), earliest first
 };
