@@ -129,7 +129,7 @@ bool Daemon::start()
     for (const config::ListenerConfig &lc : m_config.listeners) {
         auto slot = std::make_unique<ListenerSlot>();
         slot->config = lc;
-        slot->protocol = toProtocolSettings(m_config.limits);
+        slot->protocol = mqtt::SharedProtocolSettings(toProtocolSettings(m_config.limits));
         slot->adapter.allowAnonymous = lc.allowAnonymous;
         slot->adapter.maxConnections = m_config.limits.maxConnections;
         if (lc.tls.enabled()) {
@@ -191,7 +191,7 @@ void Daemon::applyLimits()
 {
     m_broker.setLimits(toCoreLimits(m_config.limits));
     for (auto &slot : m_listeners) {
-        slot->protocol = toProtocolSettings(m_config.limits);
+        slot->protocol = mqtt::SharedProtocolSettings(toProtocolSettings(m_config.limits));
         slot->adapter.maxConnections = m_config.limits.maxConnections;
     }
 }

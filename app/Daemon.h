@@ -42,7 +42,7 @@ private:
     struct ListenerSlot {
         config::ListenerConfig config;
         net::Listener *listener = nullptr;
-        mqtt::ProtocolSettings protocol;
+        mqtt::SharedProtocolSettings protocol;   // shared by the listener's connections
         mqtt::AdapterSettings adapter;
     };
     void applyLimits();

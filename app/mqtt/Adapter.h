@@ -65,6 +65,7 @@ public:
     Adapter(core::Broker &broker, const AdapterSettings &settings, ClientEvents *events);
     ~Adapter() override;
     void setProtocol(ServerProtocol *protocol) { m_protocol = protocol; }
+    core::Broker &broker() const { return m_broker; }
 
     // PacketHandler
     void onConnect(Connect &connect) override;

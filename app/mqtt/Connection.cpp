@@ -66,9 +66,9 @@ void ConnectionSet::deleteAll()
 }
 
 Connection::Connection(net::Transport *transport, core::Broker &broker,
-                       const ProtocolSettings &protocol, const AdapterSettings &adapter,
+                       const SharedProtocolSettings &protocol, const AdapterSettings &adapter,
                        ClientEvents *events, ConnectionSet &set)
-    : m_transport(transport), m_broker(broker), m_set(set), m_adapter(broker, adapter, events),
+    : m_transport(transport), m_set(set), m_adapter(broker, adapter, events),
       m_protocol(*this, m_adapter, protocol, transport->peerAddress())
 {
     m_transport->setReceiver(this);
@@ -108,7 +108,7 @@ void Connection::serverShutdown()
 
 void Connection::sendBytes(const QByteArray &bytes)
 {
-    m_broker.stats().bytesSent += std::uint64_t(bytes.size());
+    m_adapter.broker().stats().bytesSent += std::uint64_t(bytes.size());
     m_transport->write(bytes);
 }
 
@@ -136,7 +136,7 @@ void Connection::closeTransport()
 
 void Connection::onBytes(const char *data, qsizetype size)
 {
-    m_broker.stats().bytesReceived += std::uint64_t(size);
+    m_adapter.broker().stats().bytesReceived += std::uint64_t(size);
     m_protocol.receive(data, size, monotonicMs());
 }
 

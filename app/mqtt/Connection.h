@@ -68,7 +68,7 @@ class Connection final : public ProtocolSink,
                          private ConnectionLink {
 public:
     // Joins `set`, which deletes it once the transport has closed (or in deleteAll()).
-    Connection(net::Transport *transport, core::Broker &broker, const ProtocolSettings &protocol,
+    Connection(net::Transport *transport, core::Broker &broker, const SharedProtocolSettings &protocol,
                const AdapterSettings &adapter, ClientEvents *events, ConnectionSet &set);
     ~Connection() override;
     void start();
@@ -99,7 +99,6 @@ private:
 
     // Owned; destroyed after the protocol and the adapter.
     std::unique_ptr<net::Transport> m_transport;
-    core::Broker &m_broker;
     ConnectionSet &m_set;
     Adapter m_adapter;
     ServerProtocol m_protocol;

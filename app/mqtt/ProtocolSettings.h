@@ -1,5 +1,7 @@
 #pragma once
 // The limits one MQTT listener applies to its connections (from [limits]).
+#include <QSharedData>
+
 #include <cstdint>
 
 namespace ferry::mqtt {
@@ -14,6 +16,23 @@ struct ProtocolSettings {
     // Outgoing bytes queued on a socket beyond which QoS 0 messages to it are dropped (and
     // counted) instead of growing memory without bound for a reader that does not read.
     std::int64_t maxQos0Backlog = 8 * 1024 * 1024;
+};
+
+// One listener's settings shared by its connections: a pointer each instead of a copy (32 B per
+// connection). Immutable: applying new limits makes a new block, so a connection keeps the
+// settings it started with, as it did with its own copy.
+class SharedProtocolSettings {
+public:
+    SharedProtocolSettings() : SharedProtocolSettings(ProtocolSettings{}) {}
+    explicit SharedProtocolSettings(const ProtocolSettings &settings) : m_d(new Block(settings)) {}
+    const ProtocolSettings &get() const { return m_d->value; }
+
+private:
+    struct Block : QSharedData {
+        explicit Block(const ProtocolSettings &settings) : value(settings) {}
+        const ProtocolSettings value;
+    };
+    QExplicitlySharedDataPointer<Block> m_d;
 };
 
 } // namespace ferry::mqtt

@@ -24,14 +24,20 @@ struct HasProperties<T, std::void_t<decltype(std::declval<T &>().properties)>> :
 
 ServerProtocol::ServerProtocol(ProtocolSink &sink, PacketHandler &handler,
                                const ProtocolSettings &settings, QByteArray peer)
-    : m_sink(sink), m_handler(handler), m_settings(settings), m_peer(std::move(peer)),
-      m_decoder(settings.maxPacketSize)
+    : ServerProtocol(sink, handler, SharedProtocolSettings(settings), std::move(peer))
+{
+}
+
+ServerProtocol::ServerProtocol(ProtocolSink &sink, PacketHandler &handler,
+                               SharedProtocolSettings settings, QByteArray peer)
+    : m_sink(sink), m_handler(handler), m_settings(std::move(settings)), m_peer(std::move(peer)),
+      m_decoder(m_settings.get().maxPacketSize)
 {
 }
 
 void ServerProtocol::start()
 {
-    m_sink.armTimer(ProtocolTimer::Connect, int(m_settings.connectTimeoutMs));
+    m_sink.armTimer(ProtocolTimer::Connect, int(settings().connectTimeoutMs));
 }
 
 void ServerProtocol::receive(const char *data, qsizetype size, std::int64_t monotonicNowMs)
@@ -235,12 +241,12 @@ void ServerProtocol::sendConnack(Connack &connack, std::uint16_t effectiveKeepAl
         Properties &p = connack.properties;
         if (connack.reasonCode == rc::Success) {
             // Advertise what differs from the defaults a client assumes (spec 3.2.2.3).
-            if (m_settings.receiveMaximum != 65535)
-                p.receiveMaximum = m_settings.receiveMaximum;
-            if (m_settings.maxPacketSize < Decoder::ProtocolMaxPacketSize)
-                p.maximumPacketSize = m_settings.maxPacketSize;
-            if (m_settings.maxTopicAlias != 0)
-                p.topicAliasMaximum = m_settings.maxTopicAlias;
+            if (settings().receiveMaximum != 65535)
+                p.receiveMaximum = settings().receiveMaximum;
+            if (settings().maxPacketSize < Decoder::ProtocolMaxPacketSize)
+                p.maximumPacketSize = settings().maxPacketSize;
+            if (settings().maxTopicAlias != 0)
+                p.topicAliasMaximum = settings().maxTopicAlias;
         }
         if (!m_requestProblemInformation) {
             // CONNACK may carry a reason string even then (spec 3.1.2-29 names only others),
@@ -277,7 +283,7 @@ void ServerProtocol::handlePublish(Publish &publish)
         if (p.topicAlias) {
             const std::uint16_t alias = *p.topicAlias;
             // Spec 3.3.2-8/9: 0 or above our Topic Alias Maximum is a Topic Alias invalid.
-            if (alias == 0 || alias > m_settings.maxTopicAlias) {
+            if (alias == 0 || alias > settings().maxTopicAlias) {
                 protocolError(rc::TopicAliasInvalid, "topic alias out of range");
                 return;
             }
@@ -294,7 +300,7 @@ void ServerProtocol::handlePublish(Publish &publish)
             p.topicAlias.reset();
         }
     }
-    if (!core::withinLevelLimit(publish.topic, m_settings.maxTopicLevels)) {
+    if (!core::withinLevelLimit(publish.topic, settings().maxTopicLevels)) {
         protocolError(rc::TopicNameInvalid, "topic has too many levels");
         return;
     }
@@ -302,7 +308,7 @@ void ServerProtocol::handlePublish(Publish &publish)
         // Spec 3.3.4-9 (4.9): more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum.
         // MQTT 3.1.1 has no Receive Maximum: such a client was never told a limit, and the
         // packet id space bounds what it can have open (Mosquitto does not limit it either).
-        if (m_version == ProtocolVersion::V5 && m_inboundOpen.size() >= m_settings.receiveMaximum) {
+        if (m_version == ProtocolVersion::V5 && m_inboundOpen.size() >= settings().receiveMaximum) {
             protocolError(rc::ReceiveMaximumExceeded, "receive maximum exceeded");
             return;
         }
@@ -316,7 +322,7 @@ bool ServerProtocol::sendPublish(const core::Delivery &delivery, std::uint16_t p
 {
     if (m_state != State::Connected)
         return false;
-    if (delivery.qos == 0 && m_sink.pendingOutputBytes() > m_settings.maxQos0Backlog)
+    if (delivery.qos == 0 && m_sink.pendingOutputBytes() > settings().maxQos0Backlog)
         return false;   // a reader that does not read: shed QoS 0 rather than grow memory
 
     const core::MessageData &m = delivery.message.data();

@@ -23,6 +23,9 @@ class ServerProtocol {
 public:
     ServerProtocol(ProtocolSink &sink, PacketHandler &handler, const ProtocolSettings &settings,
                    QByteArray peer);
+    // With settings shared by the listener's connections (what Connection uses).
+    ServerProtocol(ProtocolSink &sink, PacketHandler &handler, SharedProtocolSettings settings,
+                   QByteArray peer);
 
     // ---- input ------------------------------------------------------------------------
     void start();
@@ -53,7 +56,7 @@ public:
     void setClientId(const QByteArray &clientId) { m_clientId = clientId; }
     const QByteArray &clientId() const { return m_clientId; }
     std::uint16_t clientReceiveMaximum() const { return m_clientReceiveMaximum; }
-    const ProtocolSettings &settings() const { return m_settings; }
+    const ProtocolSettings &settings() const { return m_settings.get(); }
 
 private:
     const char *closeReason() const;
@@ -68,7 +71,7 @@ private:
 
     ProtocolSink &m_sink;
     PacketHandler &m_handler;
-    ProtocolSettings m_settings;
+    SharedProtocolSettings m_settings;
     QByteArray m_peer;
     QByteArray m_clientId;
     Decoder m_decoder;
