@@ -1,6 +1,7 @@
 #include "rules/FilterMatch.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ferry::rules {
 
@@ -81,12 +82,52 @@ bool filtersOverlap(QByteArrayView a, QByteArrayView b)
     return overlapFrom(levels(a), 0, levels(b), 0);
 }
 
-FilterIndex::FilterIndex() : m_root(std::make_unique<Node>()) {}
+namespace {
+
+// A fast hash of a whole topic for the no-match table (8 bytes at a time; not for untrusted
+// tables keyed by attackers' choice: a collision only costs a walk, the bytes are compared).
+quint64 topicHash(QByteArrayView t)
+{
+    const char *p = t.data();
+    qsizetype n = t.size();
+    quint64 h = 0x9e3779b97f4a7c15ull ^ quint64(n);
+    while (n >= 8) {
+        quint64 w;
+        std::memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    quint64 w = 0;
+    if (n > 0 && t.size() >= 8) {
+        std::memcpy(&w, p + n - 8, 8); // the last 8 bytes, overlapping the ones already mixed
+    } else {
+        for (qsizetype i = 0; i < n; ++i)
+            w |= quint64(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+}
+
+} // namespace
+
+FilterIndex::FilterIndex()
+{
+    newNode(); // the root
+}
 FilterIndex::~FilterIndex() = default;
+
+FilterIndex::Node *FilterIndex::newNode()
+{
+    m_nodes.push_back(std::make_unique<Node>());
+    return m_nodes.back().get();
+}
 
 void FilterIndex::insert(QByteArrayView filter, int id)
 {
-    Node *node = m_root.get();
+    m_misses.reset(); // what matched nothing may match now
+    Node *node = m_nodes.front().get();
     const auto f = levels(filter);
     for (int i = 0; i < f.size(); ++i) {
         if (f[i] == "#" && i == f.size() - 1) {
@@ -94,10 +135,16 @@ void FilterIndex::insert(QByteArrayView filter, int id)
             m_empty = false;
             return;
         }
-        auto &child = f[i] == "+" ? node->plus : node->children[f[i].toByteArray()];
+        if (f[i] == "+") {
+            if (!node->plus)
+                node->plus = newNode();
+            node = node->plus;
+            continue;
+        }
+        Node *&child = node->children[f[i].toByteArray()];
         if (!child)
-            child = std::make_unique<Node>();
-        node = child.get();
+            child = newNode();
+        node = child;
     }
     node->ids.append(id);
     m_empty = false;
@@ -119,27 +166,62 @@ void FilterIndex::collect(const Node *node, QByteArrayView topic, qsizetype pos,
     qsizetype end = topic.indexOf('/', pos);
     if (end < 0)
         end = topic.size();
-    if (!node->children.empty()) {
+    if (!node->children.isEmpty()) {
         // fromRawData: look up without copying the level.
         const auto exact =
-            node->children.find(QByteArray::fromRawData(topic.data() + pos, end - pos));
-        if (exact != node->children.end())
-            collect(exact->second.get(), topic, end + 1, false, dollar, out);
+            node->children.constFind(QByteArray::fromRawData(topic.data() + pos, end - pos));
+        if (exact != node->children.cend())
+            collect(exact.value(), topic, end + 1, false, dollar, out);
     }
     if (node->plus && !dollarRoot)
-        collect(node->plus.get(), topic, end + 1, false, dollar, out);
+        collect(node->plus, topic, end + 1, false, dollar, out);
 }
 
 void FilterIndex::match(QByteArrayView topic, QList<int> *out) const
 {
     if (m_empty)
         return;
+    MissSlot *slot = nullptr;
+    quint64 hash = 0;
+    if (topic.size() <= kMissTopicMax) {
+        hash = topicHash(topic);
+        if (m_misses) {
+            slot = &m_misses[hash & (kMissSlots - 1)];
+            if (slot->hash == hash && slot->size == quint32(topic.size()) &&
+                std::memcmp(slot->bytes, topic.data(), size_t(topic.size())) == 0)
+                return; // matched nothing last time, and the index has not changed
+        }
+    }
     const qsizetype before = out->size();
-    collect(m_root.get(), topic, 0, true, topic.startsWith('$'), out);
-    if (out->size() - before > 1) {
+    collect(m_nodes.front().get(), topic, 0, true, topic.startsWith('$'), out);
+    const qsizetype found = out->size() - before;
+    if (found == 0) {
+        if (topic.size() > kMissTopicMax)
+            return;
+        if (!m_misses) {
+            m_misses.reset(new MissSlot[kMissSlots]);
+            for (int i = 0; i < kMissSlots; ++i)
+                m_misses[i].size = ~0u;
+            slot = &m_misses[hash & (kMissSlots - 1)];
+        }
+        slot->hash = hash;
+        slot->size = quint32(topic.size());
+        std::memcpy(slot->bytes, topic.data(), size_t(topic.size()));
+        return;
+    }
+    if (found > 1) {
         std::sort(out->begin() + before, out->end());
         out->erase(std::unique(out->begin() + before, out->end()), out->end());
     }
+}
+
+int FilterIndex::rememberedMisses() const
+{
+    int n = 0;
+    if (m_misses)
+        for (int i = 0; i < kMissSlots; ++i)
+            n += m_misses[i].size != ~0u ? 1 : 0;
+    return n;
 }
 
 } // namespace ferry::rules

@@ -65,6 +65,7 @@ class TestRuleEngine : public QObject {
 private slots:
     void fromIndexMatchesOnlyItsFilters();
     void fromIndexAgreesWithFilterMatches();
+    void fromIndexRemembersMissesExactly();
     void templatesWalkNestedFields();
     void severalSourcesAndSysTopics();
     void eventsAsSources();
@@ -114,16 +115,61 @@ void TestRuleEngine::fromIndexAgreesWithFilterMatches()
     const QList<QByteArray> topics = {"a",    "a/b",  "a/b/c", "b",   "x/b", "x/b/c", "$SYS",
                                       "$SYS/a", "$SYS/a/b", "a//c", "a/", "/b", "/", "",
                                       "$e/x", "a/c/c"};
-    for (const QByteArray &t : topics) {
-        QList<int> expected;
-        for (int i = 0; i < filters.size() - 1; ++i)
-            if (filterMatches(filters[i], t))
-                expected.append(i);
-        QList<int> got{-1}; // match() appends after what is there
-        index.match(t, &got);
-        QCOMPARE(got.takeFirst(), -1);
-        QVERIFY2(got == expected, t.constData());
+    // Twice: the second pass answers the topics that matched nothing from the no-match table.
+    for (int pass = 0; pass < 2; ++pass) {
+        for (const QByteArray &t : topics) {
+            QList<int> expected;
+            for (int i = 0; i < filters.size() - 1; ++i)
+                if (filterMatches(filters[i], t))
+                    expected.append(i);
+            QList<int> got{-1}; // match() appends after what is there
+            index.match(t, &got);
+            QCOMPARE(got.takeFirst(), -1);
+            QVERIFY2(got == expected, t.constData());
+        }
     }
+}
+
+void TestRuleEngine::fromIndexRemembersMissesExactly()
+{
+    // Topics that match nothing are remembered by hash in 256 slots: many topics share a slot,
+    // topics differ in one byte or only in length, some are longer than a slot holds; a
+    // remembered miss never hides a match, and an insert forgets every miss.
+    FilterIndex index;
+    index.insert("bench/site1/x1", 0);
+    index.insert("bench/+/hum2", 1);
+    index.insert("site3/#", 2);
+    const QByteArray longPrefix(60, 'L');
+    QList<QByteArray> topics;
+    for (int i = 0; i < 1000; ++i) {
+        const QByteArray n = QByteArray::number(i);
+        topics << "bench/site1/t" + n << "bench/site" + n + "/hum2" << "site" + n + "/a"
+               << longPrefix + n << "bench/site1/x" + n;
+    }
+    topics << "" << "bench" << "bench/" << "bench/site1" << "bench/site1/x" << "bench/site1/x1/"
+           << "site3" << "$site3/a";
+    for (int pass = 0; pass < 3; ++pass) {
+        for (const QByteArray &t : topics) {
+            QList<int> expected;
+            if (filterMatches("bench/site1/x1", t))
+                expected.append(0);
+            if (filterMatches("bench/+/hum2", t))
+                expected.append(1);
+            if (filterMatches("site3/#", t))
+                expected.append(2);
+            QList<int> got;
+            index.match(t, &got);
+            QVERIFY2(got == expected, t.constData());
+        }
+    }
+    QVERIFY(index.rememberedMisses() > 200); // most slots hold a topic by now
+    QList<int> got;
+    index.match("bench/site1/t7", &got);
+    QVERIFY(got.isEmpty());
+    index.insert("bench/site1/t7", 3); // a reload builds a new index; insert forgets anyway
+    QCOMPARE(index.rememberedMisses(), 0);
+    index.match("bench/site1/t7", &got);
+    QCOMPARE(got, QList<int>{3});
 }
 
 void TestRuleEngine::templatesWalkNestedFields()
