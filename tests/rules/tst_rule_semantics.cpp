@@ -2,8 +2,13 @@
 // undefined fields and type mismatches (EMQX's where it defines them; rules/README.md).
 
 #include "RuleHarness.h"
+#include "rules/Json.h"
 
 #include <QtTest>
+
+#include <cmath>
+#include <cstring>
+#include <random>
 
 using namespace ferry::rules;
 using namespace ferry::rules::test;
@@ -13,6 +18,7 @@ class TestRuleSemantics : public QObject {
 private slots:
     void table_data();
     void table();
+    void doublesFormatAsQtDoes();
 };
 
 void TestRuleSemantics::table_data()
@@ -223,6 +229,11 @@ void TestRuleSemantics::table_data()
         "FROM \"s/#\"", p, R"({"gt":true,"lt":false})");
     row("ordering type error", "SELECT payload.t > 1 AS x FROM \"s/#\"", p,
         "error: type error: cannot order boolean > number");
+    row("float output forms",
+        "SELECT payload.a AS a, payload.b AS b, payload.c AS c, payload.d AS d, payload.e AS e, "
+        "payload.f AS f, payload.g AS g, payload.h AS h, payload.i AS i FROM \"s/#\"",
+        R"({"a":100000.0,"b":1e-5,"c":-0.0,"d":1500000.5,"e":123456789012345678.0,"f":0.001,"g":0.0001,"h":-2.5e-300,"i":1500000.0})",
+        R"({"a":1e+05,"b":1e-05,"c":0.0,"d":1500000.5,"e":123456789012345680.0,"f":0.001,"g":1e-04,"h":-2.5e-300,"i":1500000.0})");
     // comments
     row("sql comment", "SELECT 1 AS x -- a comment\nFROM \"s/#\"", p, R"({"x":1})");
 }
@@ -235,6 +246,48 @@ void TestRuleSemantics::table()
     OneRule r(sql);
     QVERIFY2(r.report.ok, qPrintable(r.report.lines().join("\n")));
     QCOMPARE(r.run(message("s/1", payload)), expected);
+}
+
+void TestRuleSemantics::doublesFormatAsQtDoes()
+{
+    // json::formatDouble (every float in a rule's JSON output) is its own shortest-digits
+    // formatter: it must give exactly QByteArray::number(d, 'g', FloatingPointShortest), with
+    // ".0" added when that has no '.' or exponent, as the engine always printed.
+    const auto reference = [](double d) {
+        QByteArray s = QByteArray::number(d, 'g', QLocale::FloatingPointShortest);
+        if (!s.contains('.') && !s.contains('e') && !s.contains('n') && !s.contains('i'))
+            s += ".0";
+        return s;
+    };
+    int checked = 0;
+    QString firstMismatch;
+    const auto check = [&](double d) {
+        ++checked;
+        const QByteArray got = json::formatDouble(d);
+        if (got != reference(d) && firstMismatch.isEmpty())
+            firstMismatch = QString::asprintf("%.17g: got %s, Qt %s", d, got.constData(),
+                                              reference(d).constData());
+    };
+    for (double d : {0.0, -0.0, 1.0, -1.0, 0.1, 31.5, 1e5, 1e6, 1.5e6, 123456.0, 1e15, 1e16, 1e17,
+                     1e21, 1e22, 1e100, 1e-4, 1.2e-4, 1e-5, 5e-324, 2.2250738585072014e-308,
+                     1.7976931348623157e308, 123456789012345678.0, 0.30000000000000004,
+                     double(INFINITY), -double(INFINITY), double(NAN)})
+        check(d);
+    std::mt19937_64 rng(4);
+    for (int i = 0; i < 200000; ++i) { // any bit pattern
+        const quint64 bits = rng();
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        check(d);
+    }
+    std::uniform_int_distribution<int> mantissa(-999999, 999999), scale(-12, 12);
+    for (int i = 0; i < 200000; ++i) // decimal-looking values, as sensors send
+        check(mantissa(rng) * std::pow(10.0, scale(rng)));
+    for (int e = -325; e <= 308; ++e) // every decimal exponent, short and long digit strings
+        for (double m : {1.0, 2.5, 9.99, 1.2345678901234567})
+            check(m * std::pow(10.0, e));
+    QVERIFY2(firstMismatch.isEmpty(), qPrintable(firstMismatch));
+    QVERIFY(checked > 400000);
 }
 
 QTEST_GUILESS_MAIN(TestRuleSemantics)
