@@ -145,9 +145,9 @@ private:
     SessionOutput *m_output = nullptr;
     std::uint16_t m_clientReceiveMaximum = 65535;
     std::uint16_t m_lastPacketId = 0;
+    int m_notOnWire = 0;                // entries of m_inflight with onWire false
     QHash<QByteArray, SubscriptionOptions> m_subscriptions;
     std::vector<Inflight> m_inflight;   // in send order; small (bounded by the window)
-    int m_notOnWire = 0;                // entries of m_inflight with onWire false
     std::unique_ptr<SessionQueue> m_queue;
     QSet<std::uint16_t> m_inboundQos2;
     Persistence *m_persistence = nullptr;
