@@ -31,6 +31,8 @@ Adapter::~Adapter()
     // must not keep a dangling output.
     if (m_session)
         leaveSession(false, "shutdown");
+    if (m_self)
+        m_self->adapter = nullptr;   // completions still pending find no adapter
 }
 
 QByteArray Adapter::assignClientId() const
@@ -284,7 +286,7 @@ void Adapter::onPublish(Publish &publish)
         return;
     }
     const std::uint16_t packetId = publish.packetId;
-    std::weak_ptr<Adapter *> self = weakSelf();
+    const WeakSelf self = weakSelf();
     // QoS 2: the id is recorded before the message is routed (a resend is a duplicate from
     // now on), and for a persistent session written ahead of the message, so PUBREC waits
     // for whichever commit is later. Completions run in write order, so when the message is
@@ -292,14 +294,14 @@ void Adapter::onPublish(Publish &publish)
     bool idWritten = false;
     if (publish.qos == 2) {
         idWritten = m_session->addInboundQos2(packetId, [self, packetId](core::PersistStatus status) {
-            if (auto alive = self.lock())
-                (*alive)->completeInboundId(packetId, status);
+            if (Adapter *alive = self->adapter)
+                alive->completeInboundId(packetId, status);
         });
     }
     const core::RouteOutcome outcome = m_broker.publish(
         buildMessage(publish, now), [self, packetId, ackType](core::PersistStatus status) {
-            if (auto alive = self.lock())
-                (*alive)->completeAck(packetId, ackType, status);
+            if (Adapter *alive = self->adapter)
+                alive->completeAck(packetId, ackType, status);
         });
     if (outcome.receivers == 0 && outcome.refused == 0)
         reportDropped(publish, now, outcome);
@@ -372,13 +374,13 @@ void Adapter::onPubResponse(const PubResponse &response)
         // storage too: else a restart could take the client's next message under that id for
         // a duplicate and drop it.
         const std::uint16_t packetId = response.packetId;
-        std::weak_ptr<Adapter *> self = weakSelf();
+        const WeakSelf self = weakSelf();
         bool written = false;
         const bool known = m_session->removeInboundQos2(
             packetId,
             [self, packetId](core::PersistStatus) {
-                if (auto alive = self.lock())
-                    (*alive)->completeAck(packetId, PacketType::Pubcomp, core::PersistStatus::Ok);
+                if (Adapter *alive = self->adapter)
+                    alive->completeAck(packetId, PacketType::Pubcomp, core::PersistStatus::Ok);
             },
             &written);
         queueAck(PacketType::Pubcomp, packetId, known ? rc::Success : rc::PacketIdentifierNotFound,

@@ -10,6 +10,7 @@
 #include "mqtt/ServerProtocol.h"
 
 #include <QList>
+#include <QSharedData>
 
 #include <functional>
 #include <memory>
@@ -119,15 +120,22 @@ private:
     // A QList: empty, it allocates nothing (a std::deque allocates ~0.5 KB when constructed,
     // for every idle connection).
     QList<PendingAck> m_acks;
-    // Storage completions may arrive after this connection is gone: they hold a weak_ptr.
-    // Made by the first completion that needs it: an idle connection allocates none.
-    std::weak_ptr<Adapter *> weakSelf()
+    // Storage completions may arrive after this connection is gone: they hold a reference to
+    // this block, whose pointer the destructor clears (a weak pointer in 8 B instead of a
+    // std::shared_ptr's 16). Made by the first completion that needs it: an idle connection
+    // allocates none. The count is atomic: a completion may be destroyed on the writer thread.
+    struct SelfRef : QSharedData {
+        explicit SelfRef(Adapter *a) : adapter(a) {}
+        Adapter *adapter;   // null once the adapter is gone; read and cleared on its thread
+    };
+    using WeakSelf = QExplicitlySharedDataPointer<SelfRef>;
+    WeakSelf weakSelf()
     {
         if (!m_self)
-            m_self = std::make_shared<Adapter *>(this);
+            m_self = WeakSelf(new SelfRef(this));
         return m_self;
     }
-    std::shared_ptr<Adapter *> m_self;
+    WeakSelf m_self;
 };
 
 } // namespace ferry::mqtt
