@@ -38,7 +38,9 @@ QByteArray shapeLua(const Shape &s)
 {
     if (s.full || s.keys.isEmpty())
         return "true";
-    QByteArray out = "{";
+    // [1] = how many keys: the decoder sizes the Lua table once (JSON keys are strings, so
+    // the integer key never meets one).
+    QByteArray out = "{[1]=" + QByteArray::number(s.keys.size()) + ",";
     for (auto it = s.keys.cbegin(); it != s.keys.cend(); ++it)
         out += "[" + luaString(it.key()) + "]=" + shapeLua(it.value()) + ",";
     return out + "}";

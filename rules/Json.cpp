@@ -23,6 +23,47 @@ constexpr int kDoubleBuf = 40;
 // least two digits, and -0 as "0". tst_rule_semantics compares it with Qt on millions of
 // doubles; this replaces a QByteArray::number call (QLocale machinery, an allocation) on the
 // per-message path of every republish whose row holds a float.
+// The shortest digits of a positive double that is a decimal of at most 15 significant digits
+// with at most 15 after the point (what sensors send: 31.5, 0.25, 1013.2): the fewest
+// fractional digits k whose m = round(d * 10^k) reads back as d. With 15 digits or fewer two
+// decimals never read as the same double, so this is the shortest round-trip text, as
+// std::to_chars (and Qt) give it, without their general algorithm. Returns false otherwise.
+bool shortDecimal(double d, char *digits, int *count, int *exp10)
+{
+    static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                        1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    if (!(d >= 1e-5 && d < 1e15))
+        return false;
+    for (int k = 0; k <= 15; ++k) {
+        const double scaled = d * kPow10[k];
+        if (scaled >= 1e15)
+            return false;
+        const double m = std::nearbyint(scaled);
+        if (m / kPow10[k] != d)
+            continue;
+        // m has at most 15 digits; write them, drop trailing zeros (they move the exponent).
+        auto mi = static_cast<quint64>(m);
+        if (mi == 0)
+            return false;
+        char tmp[20];
+        int len = 0;
+        while (mi) {
+            tmp[len++] = char('0' + mi % 10);
+            mi /= 10;
+        }
+        int first = 0;
+        while (tmp[first] == '0') // tmp is reversed: leading entries are the trailing zeros
+            ++first;
+        int n = 0;
+        for (int i = len - 1; i >= first; --i)
+            digits[n++] = tmp[i];
+        *count = n;
+        *exp10 = len - 1 - k;
+        return true;
+    }
+    return false;
+}
+
 int writeFiniteDouble(double d, char *buf)
 {
     char *o = buf;
@@ -30,25 +71,27 @@ int writeFiniteDouble(double d, char *buf)
         std::memcpy(o, "0.0", 3);
         return 3;
     }
-    char sci[32];
-    const auto r = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific);
-    const char *p = sci;
-    if (*p == '-') {
-        *o++ = '-';
-        ++p;
-    }
     char digits[20];
     int n = 0;
-    for (; *p != 'e'; ++p)
-        if (*p != '.')
-            digits[n++] = *p;
-    ++p; // 'e'
-    const bool negExp = *p++ == '-';
-    int e = 0;
-    for (; p < r.ptr; ++p)
-        e = e * 10 + (*p - '0');
-    if (negExp)
-        e = -e;
+    int e = 0; // decimal exponent of the first digit
+    if (d < 0)
+        *o++ = '-';
+    if (!shortDecimal(d < 0 ? -d : d, digits, &n, &e)) {
+        char sci[32];
+        const auto r = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific);
+        const char *p = sci;
+        if (*p == '-')
+            ++p;
+        for (; *p != 'e'; ++p)
+            if (*p != '.')
+                digits[n++] = *p;
+        ++p; // 'e'
+        const bool negExp = *p++ == '-';
+        for (; p < r.ptr; ++p)
+            e = e * 10 + (*p - '0');
+        if (negExp)
+            e = -e;
+    }
     const int decpt = e + 1; // digits before the decimal point
     const int absExp = e < 0 ? -e : e;
     const int expLen = n + (n > 1 ? 1 : 0) + 2 + (absExp >= 100 ? 3 : 2);

@@ -5,6 +5,7 @@
 #include <lua.hpp>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace ferry::rules::luavalue {
@@ -27,9 +28,17 @@ void pushElement(lua_State *L, simdjson::dom::element e, int shapeIdx, int depth
     }
     switch (e.type()) {
     case element_type::OBJECT: {
-        lua_newtable(L);
-        const int t = lua_gettop(L);
         const simdjson::dom::object object(e);
+        if (shapeIdx != 0 && object.size() <= kShapeScanMax) {
+            // The shape's [1] is its key count (Codegen): size the table once.
+            lua_rawgeti(L, shapeIdx, 1);
+            const int keys = int(lua_tointeger(L, -1));
+            lua_pop(L, 1);
+            lua_createtable(L, 0, std::min(keys, int(object.size())));
+        } else {
+            lua_createtable(L, 0, int(std::min<size_t>(object.size(), 1024)));
+        }
+        const int t = lua_gettop(L);
         if (shapeIdx != 0 && object.size() <= kShapeScanMax) {
             // Small object: walk the shape's keys (strings already in Lua, so nothing is
             // interned) and find each in the object; a key given twice takes its last value,
@@ -86,7 +95,7 @@ void pushElement(lua_State *L, simdjson::dom::element e, int shapeIdx, int depth
     }
     case element_type::ARRAY: {
         // Arrays are converted whole: an index may be computed at run time.
-        lua_newtable(L);
+        lua_createtable(L, int(std::min<size_t>(simdjson::dom::array(e).size(), 1024)), 0);
         const int t = lua_gettop(L);
         lua_Integer i = 0;
         for (auto item : simdjson::dom::array(e)) {

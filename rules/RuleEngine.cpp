@@ -337,7 +337,7 @@ bool RuleEngine::execute(CompiledRule &rule, const RuleInput &input, QList<QVari
     const CompiledQuery &q = rule.query;
     const int base = rt.pushFunction(rule.fnRef);
     for (const QByteArray &root : q.roots)
-        luavalue::pushVariant(L, input.value(root));
+        input.push(L, root);
     QString error;
     bool ok = rt.call(int(q.roots.size()), &error);
     bool produced = false;

@@ -1,5 +1,9 @@
 #include "rules/RuleInput.h"
 
+#include "rules/LuaValue.h"
+
+#include <lua.hpp>
+
 namespace ferry::rules {
 
 namespace {
@@ -88,6 +92,26 @@ QVariant RuleInput::value(const QByteArray &field) const
     if (m_isEvent)
         return m_fields.value(QString::fromUtf8(field));
     return messageValue(m_message, field);
+}
+
+void RuleInput::push(lua_State *L, const QByteArray &field) const
+{
+    if (!m_isEvent) {
+        // The fields every typical rule reads; the rest take the general path.
+        const core::MessageData &d = m_message.data();
+        const QByteArray *bytes = nullptr;
+        if (field == "payload")
+            bytes = &d.payload; // a null payload reads as "", as in messageValue()
+        else if (field == "clientid" && !d.originClientId.isNull())
+            bytes = &d.originClientId;
+        else if (field == "topic")
+            bytes = &d.topic;
+        if (bytes) {
+            lua_pushlstring(L, bytes->constData(), size_t(bytes->size()));
+            return;
+        }
+    }
+    luavalue::pushVariant(L, value(field));
 }
 
 QVariant RuleInput::messageValue(const core::Message &m, const QByteArray &field)

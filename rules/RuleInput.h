@@ -12,6 +12,8 @@
 
 #include <QVariantMap>
 
+struct lua_State;
+
 namespace ferry::rules {
 
 class RuleInput {
@@ -29,6 +31,9 @@ public:
     // bound on republish loops, also those that run through later events.
     int ruleHops() const { return m_ruleHops; }
     QVariant value(const QByteArray &field) const; // invalid QVariant = undefined
+    // Pushes value(field) onto the Lua stack as luavalue::pushVariant would (nil when
+    // undefined). A message's text fields go straight from its bytes: no QVariant per call.
+    void push(lua_State *L, const QByteArray &field) const;
     QVariantMap all() const;                       // SELECT *
 
 private:

@@ -36,6 +36,12 @@ bool Template::parse(const QByteArray &text, Template *out, QString *error)
     }
     if (!literal.isEmpty())
         out->m_parts.append({false, literal, {}});
+    for (const Part &p : out->m_parts) {
+        if (p.field)
+            ++out->m_fieldCount;
+        else
+            out->m_literalSize += p.text.size();
+    }
     return true;
 }
 
@@ -98,8 +104,27 @@ QByteArray Template::toText(const QVariant &v)
 QByteArray Template::render(const QVariantMap &row) const
 {
     QByteArray out;
-    for (const Part &p : m_parts)
-        out += p.field ? toText(lookupKeys(row, p.keys)) : p.text;
+    out.reserve(m_literalSize + 32 * m_fieldCount);
+    for (const Part &p : m_parts) {
+        if (!p.field) {
+            out.append(p.text);
+            continue;
+        }
+        if (p.keys.size() == 1) {
+            // ${name}: a top-level column; a string (the usual case) is appended from the
+            // row's own value, without copying the QVariant.
+            const auto it = row.constFind(p.keys.front());
+            if (it == row.cend())
+                continue;
+            if (it->typeId() == QMetaType::QByteArray) {
+                out.append(*static_cast<const QByteArray *>(it->constData()));
+                continue;
+            }
+            out.append(toText(*it));
+            continue;
+        }
+        out.append(toText(lookupKeys(row, p.keys)));
+    }
     return out;
 }
 

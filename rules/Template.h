@@ -34,6 +34,8 @@ private:
     static QVariant lookupKeys(const QVariantMap &row, const QStringList &keys);
     QList<Part> m_parts;
     QByteArray m_source;
+    qsizetype m_literalSize = 0; // for render()'s first allocation
+    int m_fieldCount = 0;
 };
 
 } // namespace ferry::rules

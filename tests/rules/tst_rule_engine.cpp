@@ -67,6 +67,8 @@ private slots:
     void fromIndexAgreesWithFilterMatches();
     void fromIndexRemembersMissesExactly();
     void templatesWalkNestedFields();
+    void templatesRenderTopLevelColumns();
+    void messageFieldsPassedToTheRule();
     void severalSourcesAndSysTopics();
     void eventsAsSources();
     void republishBuildsTheMessage();
@@ -182,6 +184,35 @@ void TestRuleEngine::templatesWalkNestedFields()
     QCOMPARE(r.sink.republished.size(), 1);
     QCOMPARE(r.sink.republished[0].topic(), QByteArray("out/1/v"));
     QCOMPARE(r.sink.republished[0].payload(), QByteArray(R"(|${x}|{"a":1}|v|)"));
+}
+
+void TestRuleEngine::templatesRenderTopLevelColumns()
+{
+    // ${name} of each value type (strings are appended from the row as they are).
+    OneRule r("SELECT payload.s AS s, payload.n AS n, payload.f AS f, payload.b AS b, "
+              "payload.a AS a, payload.z AS z, payload.e AS e FROM \"in/#\"",
+              R"([{ type = "republish", topic = "out/${s}${e}/${n}", )"
+              R"(payload = '${s}|${n}|${f}|${b}|${a}|${z}|${nope}|${e}|' }])");
+    QVERIFY2(r.report.ok, qPrintable(r.report.lines().join("\n")));
+    r.run(message("in/1", R"({"s":"x","n":7,"f":2.5,"b":true,"a":[1,"q"],"z":null,"e":""})"));
+    QCOMPARE(r.sink.republished.size(), 1);
+    QCOMPARE(r.sink.republished[0].topic(), QByteArray("out/x/7"));
+    QCOMPARE(r.sink.republished[0].payload(), QByteArray(R"(x|7|2.5|true|[1,"q"]||||)"));
+}
+
+void TestRuleEngine::messageFieldsPassedToTheRule()
+{
+    // payload, clientid and topic reach the rule from the message's bytes: a null payload
+    // reads as "", a null client id as undefined, an empty one as "".
+    OneRule r("SELECT payload AS p, clientid AS c, is_null(clientid) AS cn, topic AS t, "
+              "strlen(payload) AS n, payload.x AS x FROM \"in/#\"");
+    QVERIFY2(r.report.ok, qPrintable(r.report.lines().join("\n")));
+    QCOMPARE(r.run(message("in/1", QByteArray(), QByteArray())),
+             QString(R"({"cn":true,"n":0,"p":"","t":"in/1"})"));
+    QCOMPARE(r.run(message("in/2", QByteArray(""), QByteArray(""))),
+             QString(R"({"c":"","cn":false,"n":0,"p":"","t":"in/2"})"));
+    QCOMPARE(r.run(message("in/3", R"({"x":[1]})", "dev-7")),
+             QString(R"({"c":"dev-7","cn":false,"n":9,"p":"{\"x\":[1]}","t":"in/3","x":[1]})"));
 }
 
 void TestRuleEngine::severalSourcesAndSysTopics()

@@ -283,6 +283,9 @@ void TestRuleSemantics::doublesFormatAsQtDoes()
     std::uniform_int_distribution<int> mantissa(-999999, 999999), scale(-12, 12);
     for (int i = 0; i < 200000; ++i) // decimal-looking values, as sensors send
         check(mantissa(rng) * std::pow(10.0, scale(rng)));
+    std::uniform_int_distribution<qint64> longMantissa(100000000000000, 99999999999999999);
+    for (int i = 0; i < 100000; ++i) // 15 to 17 digits, where a short decimal stops existing
+        check(double(longMantissa(rng)) / std::pow(10.0, scale(rng) + 12));
     for (int e = -325; e <= 308; ++e) // every decimal exponent, short and long digit strings
         for (double m : {1.0, 2.5, 9.99, 1.2345678901234567})
             check(m * std::pow(10.0, e));
