@@ -149,6 +149,12 @@ private:
     bool inWindowFinish = false;
     QList<ExprPtr> aggArgs; // collect-side expressions for each aggregate (null for count(*))
     QList<ExprPtr> lastExprs;
+    // payload.a.b read once: a path read at the function's top level (not inside a block
+    // that may not run) is kept in a local that later reads of the same path use. GET never
+    // raises and the decoded payload is never modified, so reading it earlier or once is the
+    // same as reading it at each use.
+    int nesting = 0;                      // > 0 while generating a conditional block
+    QMap<QByteArray, QByteArray> payloadReads; // "a\0b" -> local
 
     bool fail(int offset, const QString &m)
     {
@@ -206,7 +212,9 @@ private:
     {
         QByteArray saved;
         saved.swap(body);
+        ++nesting;
         const QByteArray x = gen(e);
+        --nesting;
         pre->swap(body);
         body.swap(saved);
         return x;
@@ -279,12 +287,29 @@ private:
         } else {
             x = root(e->name);
         }
+        const bool payloadJson = x == "pj" && local == scope.constEnd();
+        QByteArray path;
+        bool constantPath = payloadJson;
         for (size_t i = first; i < e->path.size(); ++i) {
             const auto &seg = e->path[i];
-            if (seg.index)
+            if (seg.index) {
+                constantPath = false;
                 x = fn("IDX") + "(" + x + ", " + gen(seg.index) + ")";
-            else
-                x = fn("GET") + "(" + x + ", " + luaString(seg.key) + ")";
+                continue;
+            }
+            x = fn("GET") + "(" + x + ", " + luaString(seg.key) + ")";
+            if (!constantPath)
+                continue;
+            path += seg.key + '\0';
+            const auto known = payloadReads.constFind(path);
+            if (known != payloadReads.constEnd()) {
+                x = *known;
+            } else if (nesting == 0) {
+                const QByteArray t = temp();
+                body += "  local " + t + " = " + x + "\n";
+                payloadReads.insert(path, t);
+                x = t;
+            }
         }
         return x;
     }
@@ -454,6 +479,7 @@ private:
                   "(arr) do\n  local it = " + fn("ELEM") + "(arr, i)\n";
         q->foreachAlias = st.foreachAlias;
         scope.insert(st.foreachAlias, "it");
+        ++nesting; // the DO items and INCASE run inside the loop
         QByteArray row = "{";
         if (st.items.empty()) {
             row += "it";
@@ -485,6 +511,7 @@ private:
         } else {
             fnBody += inner + "  n = n + 1\n  rows[n] = " + row + "\n";
         }
+        --nesting;
         fnBody += "  end\n  end\n  return true, rows\n";
         if (error.isError())
             return false;

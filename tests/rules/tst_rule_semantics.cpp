@@ -229,6 +229,27 @@ void TestRuleSemantics::table_data()
         "FROM \"s/#\"", p, R"({"gt":true,"lt":false})");
     row("ordering type error", "SELECT payload.t > 1 AS x FROM \"s/#\"", p,
         "error: type error: cannot order boolean > number");
+    // a payload path read more than once (kept in a local when read at the top level)
+    row("payload path in where, select and case",
+        "SELECT payload.n AS a, CASE WHEN payload.n > 5 THEN payload.obj.a.b ELSE payload.s END "
+        "AS b, payload.obj.a.b AS c FROM \"s/#\" WHERE payload.n = 7 AND payload.obj.a.b = 'deep'",
+        p, R"({"a":7,"b":"deep","c":"deep"})");
+    row("payload path first read in a branch",
+        "SELECT CASE WHEN payload.t THEN payload.s ELSE 'x' END AS a, payload.s AS b, "
+        "CASE WHEN payload.nope THEN payload.s END AS c FROM \"s/#\"",
+        p, R"({"a":"abc","b":"abc"})");
+    row("payload path after or and and",
+        "SELECT payload.n AS n FROM \"s/#\" WHERE (payload.nope = 1 OR payload.n = 7) AND "
+        "payload.n < 10 AND is_null(payload.nope)",
+        p, R"({"n":7})");
+    row("payload path in foreach",
+        "FOREACH payload.arr AS v DO v * payload.n AS m INCASE v > payload.n - 6 FROM \"s/#\" "
+        "WHERE payload.n = 7",
+        p, "{\"m\":14}\n{\"m\":21}");
+    row("payload path beside indexes",
+        "SELECT payload.obj.a.b AS x, payload.arr[2] AS y, payload.obj.a AS z, payload.arr AS w "
+        "FROM \"s/#\"",
+        p, R"({"w":[1,2,3],"x":"deep","y":2,"z":{"b":"deep"}})");
     row("float output forms",
         "SELECT payload.a AS a, payload.b AS b, payload.c AS c, payload.d AS d, payload.e AS e, "
         "payload.f AS f, payload.g AS g, payload.h AS h, payload.i AS i FROM \"s/#\"",
