@@ -84,7 +84,7 @@ bool filtersOverlap(QByteArrayView a, QByteArrayView b)
 
 namespace {
 
-// A fast hash of a whole topic for the no-match table (8 bytes at a time; not for untrusted
+// A fast hash of a whole topic for the result table (8 bytes at a time; not for untrusted
 // tables keyed by attackers' choice: a collision only costs a walk, the bytes are compared).
 quint64 topicHash(QByteArrayView t)
 {
@@ -126,7 +126,7 @@ FilterIndex::Node *FilterIndex::newNode()
 
 void FilterIndex::insert(QByteArrayView filter, int id)
 {
-    m_misses.reset(); // what matched nothing may match now
+    m_slots.reset(); // remembered results may change
     Node *node = m_nodes.front().get();
     const auto f = levels(filter);
     for (int i = 0; i < f.size(); ++i) {
@@ -181,46 +181,48 @@ void FilterIndex::match(QByteArrayView topic, QList<int> *out) const
 {
     if (m_empty)
         return;
-    MissSlot *slot = nullptr;
-    quint64 hash = 0;
-    if (topic.size() <= kMissTopicMax) {
-        hash = topicHash(topic);
-        if (m_misses) {
-            slot = &m_misses[hash & (kMissSlots - 1)];
-            if (slot->hash == hash && slot->size == quint32(topic.size()) &&
-                std::memcmp(slot->bytes, topic.data(), size_t(topic.size())) == 0)
-                return; // matched nothing last time, and the index has not changed
+    Slot *slot = nullptr;
+    if (topic.size() <= kTopicMax) {
+        if (!m_slots) {
+            m_slots.reset(new Slot[kSlots]);
+            for (int i = 0; i < kSlots; ++i)
+                m_slots[i].size = ~0u;
         }
+        const quint64 hash = topicHash(topic);
+        slot = &m_slots[hash & (kSlots - 1)];
+        if (slot->hash == hash && slot->size == quint32(topic.size()) &&
+            std::memcmp(slot->bytes, topic.data(), size_t(topic.size())) == 0) {
+            // The same topic as last time, and the index has not changed since.
+            for (int i = 0; i < slot->count; ++i)
+                out->append(slot->ids[i]);
+            return;
+        }
+        slot->hash = hash;
+        slot->size = ~0u; // filled below once the result is known and small enough
     }
     const qsizetype before = out->size();
     collect(m_nodes.front().get(), topic, 0, true, topic.startsWith('$'), out);
     const qsizetype found = out->size() - before;
-    if (found == 0) {
-        if (topic.size() > kMissTopicMax)
-            return;
-        if (!m_misses) {
-            m_misses.reset(new MissSlot[kMissSlots]);
-            for (int i = 0; i < kMissSlots; ++i)
-                m_misses[i].size = ~0u;
-            slot = &m_misses[hash & (kMissSlots - 1)];
-        }
-        slot->hash = hash;
-        slot->size = quint32(topic.size());
-        std::memcpy(slot->bytes, topic.data(), size_t(topic.size()));
-        return;
-    }
     if (found > 1) {
         std::sort(out->begin() + before, out->end());
         out->erase(std::unique(out->begin() + before, out->end()), out->end());
     }
+    const qsizetype kept = out->size() - before;
+    if (slot && kept <= kSlotIds) {
+        for (qsizetype i = 0; i < kept; ++i)
+            slot->ids[i] = out->at(before + i);
+        slot->count = int(kept);
+        std::memcpy(slot->bytes, topic.data(), size_t(topic.size()));
+        slot->size = quint32(topic.size());
+    }
 }
 
-int FilterIndex::rememberedMisses() const
+int FilterIndex::rememberedTopics() const
 {
     int n = 0;
-    if (m_misses)
-        for (int i = 0; i < kMissSlots; ++i)
-            n += m_misses[i].size != ~0u ? 1 : 0;
+    if (m_slots)
+        for (int i = 0; i < kSlots; ++i)
+            n += m_slots[i].size != ~0u ? 1 : 0;
     return n;
 }
 

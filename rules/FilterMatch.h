@@ -25,11 +25,12 @@ bool filtersOverlap(QByteArrayView a, QByteArrayView b);
 // Maps filters to the ids of the rules that listen on them; match() walks the topic's levels
 // once, so its cost does not grow with the number of rules that do not match.
 //
-// A topic that matched nothing is remembered (by a hash of its bytes, in a fixed table of
-// one-cache-line slots holding the topic itself): the next message on it costs one hash and
-// one compare, no walk. This is the broker's per-message cost of rules that do not listen to
-// a topic. The table belongs to the index (a reload builds a new one) and is made on the
-// first miss. Not thread-safe (the engine runs on one thread).
+// The result for a topic is remembered (by a hash of its bytes, in a fixed table of slots
+// holding the topic itself and up to 4 matching ids): the next message on it costs one hash
+// and one compare, no walk. For a topic no rule listens to, that is the broker's whole
+// per-message cost of the rules. The table belongs to the index (a reload builds a new one;
+// insert() forgets it) and is made on first use. Not thread-safe (the engine runs on one
+// thread).
 class FilterIndex {
 public:
     FilterIndex();
@@ -38,8 +39,8 @@ public:
     // Appends each matching id once (in ascending order) to *out.
     void match(QByteArrayView topic, QList<int> *out) const;
     bool isEmpty() const { return m_empty; }
-    // Slots of the no-match table that hold a topic (for tests).
-    int rememberedMisses() const;
+    // Slots of the result table that hold a topic (for tests).
+    int rememberedTopics() const;
 
 private:
     struct Node {
@@ -51,19 +52,22 @@ private:
         QList<int> ids;     // filters ending here
         QList<int> hashIds; // filters ending with '#' below this node
     };
-    static constexpr int kMissSlots = 256;          // power of two
-    static constexpr qsizetype kMissTopicMax = 52; // longer topics are walked every time
-    struct alignas(64) MissSlot {
+    static constexpr int kSlots = 256;           // power of two
+    static constexpr int kSlotIds = 4;           // results with more ids are not kept
+    static constexpr qsizetype kTopicMax = 96;   // longer topics are walked every time
+    struct alignas(64) Slot {
         quint64 hash;
         quint32 size; // ~0u: empty
-        char bytes[kMissTopicMax];
+        qint32 count;
+        qint32 ids[kSlotIds];
+        char bytes[kTopicMax]; // 128 B a slot: the first 32 bytes share the header's line
     };
     Node *newNode();
     void collect(const Node *node, QByteArrayView topic, qsizetype pos, bool root, bool dollar,
                  QList<int> *out) const;
     std::vector<std::unique_ptr<Node>> m_nodes; // m_nodes[0] is the root
     bool m_empty = true;
-    mutable std::unique_ptr<MissSlot[]> m_misses;
+    mutable std::unique_ptr<Slot[]> m_slots;
 };
 
 } // namespace ferry::rules
