@@ -194,14 +194,15 @@ std::unique_ptr<Store> Store::open(const StoreOptions &options, OpenError *error
     if (!problem.isEmpty())
         return fail(QStringLiteral("%1: %2").arg(path, problem));
     QList<StoreDb::QueueCatalogEntry> catalog;
-    if (storeDb->queueCatalog(&catalog) != StorageStatus::Ok)
+    std::uint64_t maxSeq = 0;
+    if (storeDb->queueCatalog(&catalog, &maxSeq) != StorageStatus::Ok)
         return fail(QStringLiteral("%1: cannot read the queue catalog").arg(path));
     for (const auto &q : catalog) {
         store->m_queues.insert(q.name, {q.id, q.kind});
         store->m_queueNames.insert(q.id, q.name);
-        store->m_nextSeq.insert(q.id, q.maxSeq + 1);
         store->m_maxQueueId = std::max(store->m_maxQueueId, q.id);
     }
+    store->m_nextSeq = maxSeq + 1;
     store->m_writer = std::make_unique<Writer>(std::move(storeDb), store.get());
     if (options.purgeIntervalMs > 0) {
         Store *self = store.get();
@@ -291,7 +292,6 @@ std::uint64_t Store::queueId(const QByteArray &name, QueueKind kind, StorageStat
     const std::uint64_t id = ++m_maxQueueId;
     m_queues.insert(name, {id, kind});
     m_queueNames.insert(id, name);
-    m_nextSeq.insert(id, 1);
     m_uncommittedQueues.insert(id, {id, kind});
     post([id, name, kind](StoreDb &db) { return db.createQueue(id, name, kind); },
          [this, id](StorageStatus s) {
@@ -317,15 +317,15 @@ QList<std::uint64_t> Store::appendMany(const QList<QueueTarget> &targets,
     QList<std::uint64_t> seqs;
     seqs.reserve(targets.size());
     for (const QueueTarget &t : targets) {
-        auto it = m_nextSeq.find(t.queueId);
-        if (it == m_nextSeq.end()) {
+        if (!m_queueNames.contains(t.queueId)) {
             // Programmer error (a queue id not obtained from queueId()): refuse, visibly.
             qCWarning(lcStorage).nospace() << "event=append_unknown_queue queue=" << t.queueId;
             post([](StoreDb &) { return StorageStatus::NotFound; }, std::move(done));
             return {};
         }
-        seqs.append(it.value()++);
     }
+    for (qsizetype i = 0; i < targets.size(); ++i)
+        seqs.append(m_nextSeq++);
     if (targets.isEmpty()) {
         post([](StoreDb &) { return StorageStatus::Ok; }, std::move(done));
         return seqs;
@@ -394,7 +394,6 @@ void Store::remove(std::uint64_t queueId, std::uint64_t seq, Completion done)
 
 void Store::dropQueue(std::uint64_t queueId, Completion done)
 {
-    m_nextSeq.remove(queueId);
     m_uncommittedQueues.remove(queueId);
     m_queues.remove(m_queueNames.take(queueId));
     post([=](StoreDb &db) { return db.dropQueue(queueId); }, std::move(done));
@@ -404,6 +403,17 @@ QList<StoredEntry> Store::load(std::uint64_t queueId, std::int64_t nowMs, Storag
 {
     return read<StoredEntry>(
         status, [&](StoreDb &db, QList<StoredEntry> *out) { return db.load(queueId, nowMs, out); });
+}
+
+QHash<std::uint64_t, QList<StoredEntry>> Store::loadAll(std::int64_t nowMs, StorageStatus *status)
+{
+    QHash<std::uint64_t, QList<StoredEntry>> all;
+    StorageStatus s = m_writer->call([&](StoreDb &db) { return db.loadAll(nowMs, &all); });
+    if (status)
+        *status = s;
+    if (s != StorageStatus::Ok)
+        all.clear();
+    return all;
 }
 
 QList<QueueInfo> Store::queues(StorageStatus *status)

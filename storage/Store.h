@@ -59,9 +59,10 @@ public:
     // in memory, and a new queue's row is written ahead of its first entries. Returns 0 (and
     // Error in *status) when `name` exists with another kind.
     std::uint64_t queueId(const QByteArray &name, QueueKind kind, StorageStatus *status = nullptr);
-    // Appends to the end of the queue and returns the entry's seq at once (increasing per
-    // queue; after a restart numbering continues after the highest stored seq; the seq of a
-    // failed append is simply never stored, so seqs may have gaps). `done` gets Ok once the entry
+    // Appends to the end of the queue and returns the entry's seq at once (one numbering over
+    // all queues, so increasing within each queue with gaps between; after a restart numbering
+    // continues after the highest stored seq; the seq of a failed append is simply never
+    // stored). `done` gets Ok once the entry
     // is committed.
     std::uint64_t append(std::uint64_t queueId, const core::Message &message, const EntryMeta &meta,
                          Completion done);
@@ -77,9 +78,14 @@ public:
     // Deletes the queue and all its entries (session ended, outbox removed).
     void dropQueue(std::uint64_t queueId, Completion done);
     // The queue's entries ordered by seq, without Queued entries whose message expired at
-    // nowMs (in-flight ones are kept: MQTT-3.3.2-5 only expires undelivered copies).
+    // nowMs (in-flight ones are kept: MQTT-3.3.2-5 only expires undelivered copies). Reads
+    // every stored entry to find the queue's (no per-queue index: Schema.cpp, version 3):
+    // restoring many queues, use loadAll.
     QList<StoredEntry> load(std::uint64_t queueId, std::int64_t nowMs,
                             StorageStatus *status = nullptr);
+    // What load() gives for every queue that has entries, in one pass.
+    QHash<std::uint64_t, QList<StoredEntry>> loadAll(std::int64_t nowMs,
+                                                     StorageStatus *status = nullptr);
     QList<QueueInfo> queues(StorageStatus *status = nullptr);
 
     // --- Sessions and subscriptions (keyed by client id; save replaces) ---
@@ -146,7 +152,7 @@ private:
     };
     QHash<QByteArray, QueueRef> m_queues;
     QHash<std::uint64_t, QByteArray> m_queueNames;
-    QHash<std::uint64_t, std::uint64_t> m_nextSeq; // queue id -> next seq
+    std::uint64_t m_nextSeq = 1; // entry seqs are numbered over all queues (schema v3)
     std::uint64_t m_maxQueueId = 0;
     QHash<std::uint64_t, QueueRef> m_uncommittedQueues; // created here, row not committed yet
     QHash<QPair<std::uint64_t, std::uint64_t>, PendingRef> m_pendingEntries; // (queue, seq)

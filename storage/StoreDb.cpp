@@ -65,10 +65,11 @@ QString StoreDb::prepare()
         {&StoreDb::m_insertEntry,
          "INSERT INTO queue_entries(queue_id, seq, message_id, state, packet_id, qos, retain, "
          "tag, bytes, expires_at_ms) VALUES(?1, ?2, ?3, ?9, ?10, ?4, ?5, ?6, ?7, ?8)"},
+        // seq is the rowid (schema version 3): a point lookup; queue_id only guards.
         {&StoreDb::m_setEntryState,
-         "UPDATE queue_entries SET state = ?3, packet_id = ?4 WHERE queue_id = ?1 AND seq = ?2"},
+         "UPDATE queue_entries SET state = ?3, packet_id = ?4 WHERE seq = ?2 AND queue_id = ?1"},
         {&StoreDb::m_deleteEntry,
-         "DELETE FROM queue_entries WHERE queue_id = ?1 AND seq = ?2 RETURNING message_id"},
+         "DELETE FROM queue_entries WHERE seq = ?2 AND queue_id = ?1 RETURNING message_id"},
         {&StoreDb::m_deleteQueueEntries,
          "DELETE FROM queue_entries WHERE queue_id = ?1 RETURNING message_id"},
         {&StoreDb::m_deleteQueue, "DELETE FROM queues WHERE id = ?1"},
@@ -79,9 +80,16 @@ QString StoreDb::prepare()
              ", e.seq, e.state, e.packet_id, e.qos, e.retain, e.tag FROM queue_entries e "
              "JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ?1 AND "
              "(e.state <> 0 OR e.expires_at_ms = 0 OR e.expires_at_ms > ?2) ORDER BY e.seq"},
+        // Every queue in one pass over the table, in seq order (so in each queue's order).
+        {&StoreDb::m_loadAllEntries,
+         "SELECT " + cols +
+             ", e.seq, e.state, e.packet_id, e.qos, e.retain, e.tag, e.queue_id FROM "
+             "queue_entries e JOIN messages m ON m.id = e.message_id WHERE "
+             "(e.state <> 0 OR e.expires_at_ms = 0 OR e.expires_at_ms > ?1) ORDER BY e.seq"},
         {&StoreDb::m_listQueues,
-         "SELECT q.id, q.name, q.kind, COUNT(e.seq), COALESCE(SUM(e.bytes), 0) FROM queues q "
-         "LEFT JOIN queue_entries e ON e.queue_id = q.id GROUP BY q.id ORDER BY q.id"},
+         "SELECT q.id, q.name, q.kind, COALESCE(c.n, 0), COALESCE(c.bytes, 0) FROM queues q "
+         "LEFT JOIN (SELECT queue_id, COUNT(*) AS n, SUM(bytes) AS bytes FROM queue_entries "
+         "GROUP BY queue_id) c ON c.queue_id = q.id ORDER BY q.id"},
         {&StoreDb::m_upsertSession,
          "INSERT OR REPLACE INTO sessions(client_id, expiry_interval, disconnected_at_ms, "
          "protocol_version, props) VALUES(?1, ?2, ?3, ?4, ?5)"},
@@ -562,20 +570,25 @@ StorageStatus StoreDb::createQueue(std::uint64_t id, const QByteArray &name, Que
     return check(m_insertQueue.run(), "insert_queue");
 }
 
-StorageStatus StoreDb::queueCatalog(QList<QueueCatalogEntry> *out)
+StorageStatus StoreDb::queueCatalog(QList<QueueCatalogEntry> *out, std::uint64_t *maxSeq)
 {
     Statement st;
-    StorageStatus s =
-        check(st.prepare(m_db, "SELECT q.id, q.name, q.kind, "
-                               "(SELECT COALESCE(MAX(e.seq), 0) FROM queue_entries e "
-                               "WHERE e.queue_id = q.id) FROM queues q ORDER BY q.id"),
+    StorageStatus s = check(st.prepare(m_db, "SELECT id, name, kind FROM queues ORDER BY id"),
+                            "queue_catalog");
+    if (s != StorageStatus::Ok)
+        return s;
+    s = readAll(*this, st, "queue_catalog", [&] {
+        out->append({std::uint64_t(st.int64(0)), st.blob(1), QueueKind(st.int64(2))});
+    });
+    if (s != StorageStatus::Ok)
+        return s;
+    Statement last;
+    s = check(last.prepare(m_db, "SELECT COALESCE(MAX(seq), 0) FROM queue_entries"),
               "queue_catalog");
     if (s != StorageStatus::Ok)
         return s;
-    return readAll(*this, st, "queue_catalog", [&] {
-        out->append({std::uint64_t(st.int64(0)), st.blob(1), QueueKind(st.int64(2)),
-                     std::uint64_t(st.int64(3))});
-    });
+    return readAll(*this, last, "queue_catalog",
+                   [&] { *maxSeq = std::uint64_t(last.int64(0)); });
 }
 
 core::Message StoreDb::messageFromRow(Statement &st, int c)
@@ -594,22 +607,38 @@ core::Message StoreDb::messageFromRow(Statement &st, int c)
     return m;
 }
 
+namespace {
+StoredEntry entryFromRow(Statement &st, core::Message message)
+{
+    StoredEntry e;
+    e.message = std::move(message);
+    e.bodyId = std::uint64_t(st.int64(0));
+    e.seq = std::uint64_t(st.int64(8));
+    e.state = EntryState(st.int64(9));
+    e.packetId = std::uint16_t(st.int64(10));
+    e.meta.qos = std::uint8_t(st.int64(11));
+    e.meta.retain = st.int64(12) != 0;
+    e.meta.tag = st.blob(13);
+    return e;
+}
+} // namespace
+
 StorageStatus StoreDb::load(std::uint64_t queueId, std::int64_t nowMs, QList<StoredEntry> *out)
 {
     Statement &st = m_loadEntries;
     st.bind(1, std::int64_t(queueId));
     st.bind(2, nowMs);
-    return readAll(*this, st, "load_entries", [&] {
-        StoredEntry e;
-        e.message = messageFromRow(st, 0);
-        e.bodyId = std::uint64_t(st.int64(0));
-        e.seq = std::uint64_t(st.int64(8));
-        e.state = EntryState(st.int64(9));
-        e.packetId = std::uint16_t(st.int64(10));
-        e.meta.qos = std::uint8_t(st.int64(11));
-        e.meta.retain = st.int64(12) != 0;
-        e.meta.tag = st.blob(13);
-        out->append(std::move(e));
+    return readAll(*this, st, "load_entries",
+                   [&] { out->append(entryFromRow(st, messageFromRow(st, 0))); });
+}
+
+StorageStatus StoreDb::loadAll(std::int64_t nowMs,
+                               QHash<std::uint64_t, QList<StoredEntry>> *out)
+{
+    Statement &st = m_loadAllEntries;
+    st.bind(1, nowMs);
+    return readAll(*this, st, "load_all_entries", [&] {
+        (*out)[std::uint64_t(st.int64(14))].append(entryFromRow(st, messageFromRow(st, 0)));
     });
 }
 

@@ -10,6 +10,7 @@
 #include "storage/PendingEntries.h"
 #include "storage/StorageTypes.h"
 
+#include <QHash>
 #include <QList>
 
 struct sqlite3;
@@ -76,10 +77,13 @@ public:
         std::uint64_t id;
         QByteArray name;
         QueueKind kind;
-        std::uint64_t maxSeq;
     };
-    StorageStatus queueCatalog(QList<QueueCatalogEntry> *out);
+    // The queues, and the highest entry seq in use (seqs are numbered over all queues).
+    StorageStatus queueCatalog(QList<QueueCatalogEntry> *out, std::uint64_t *maxSeq);
+    // One queue's entries: a scan of all entries (no per-queue index, see Schema.cpp).
     StorageStatus load(std::uint64_t queueId, std::int64_t nowMs, QList<StoredEntry> *out);
+    // Every queue's entries in one scan, by queue id, each in order.
+    StorageStatus loadAll(std::int64_t nowMs, QHash<std::uint64_t, QList<StoredEntry>> *out);
     StorageStatus queues(QList<QueueInfo> *out);
     StorageStatus sessions(QList<StoredSession> *out);
     StorageStatus subscriptions(QList<StoredSubscription> *out);
@@ -118,7 +122,7 @@ private:
     Statement m_pageCount, m_freelistCount;
     Statement m_insertMessage, m_releaseMessage, m_deleteMessageIfUnused;
     Statement m_insertEntry, m_setEntryState, m_deleteEntry, m_deleteQueueEntries, m_deleteQueue;
-    Statement m_insertQueue, m_loadEntries, m_listQueues;
+    Statement m_insertQueue, m_loadEntries, m_loadAllEntries, m_listQueues;
     Statement m_upsertSession, m_deleteSession, m_deleteSessionSubs, m_listSessions;
     Statement m_upsertSub, m_deleteSub, m_listSubs;
     Statement m_deleteRetained, m_insertRetained, m_listRetained;

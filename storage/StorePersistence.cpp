@@ -93,6 +93,11 @@ bool StorePersistence::load(std::int64_t nowMs, QList<core::RestoredSession> *se
     for (const StoredInboundId &id : inbound)
         inboundByClient[id.clientId].append(id.packetId);
 
+    // All queues in one scan: one query per session would scan the entries once per session.
+    const QHash<std::uint64_t, QList<StoredEntry>> entriesByQueue = m_store.loadAll(nowMs, &status);
+    if (status != StorageStatus::Ok)
+        return fail("session queue entries");
+
     for (const StoredSession &s : stored) {
         const std::uint64_t queue =
             m_store.queueId(queueName(s.clientId), QueueKind::MqttSession, &status);
@@ -117,9 +122,7 @@ bool StorePersistence::load(std::int64_t nowMs, QList<core::RestoredSession> *se
         rs.persistenceId = queue;
         rs.subscriptions = byClient.value(s.clientId);
         rs.inboundQos2 = inboundByClient.value(s.clientId);
-        const QList<StoredEntry> entries = m_store.load(queue, nowMs, &status);
-        if (status != StorageStatus::Ok)
-            return fail("session queue entries");
+        const QList<StoredEntry> entries = entriesByQueue.value(queue);
         rs.entries.reserve(entries.size());
         for (const StoredEntry &e : entries) {
             core::RestoredEntry re;

@@ -52,7 +52,9 @@ core::Message msg(int n, int size = 256)
 
 // Keeps `window` appends outstanding (a publisher's in-flight window) for g_seconds; when
 // `ack` is set, each completion also removes the entry again (publish then acknowledge).
-void appendRun(const char *label, SyncMode sync, int window, int fanout, bool ack)
+// `fanout` > 1: every message goes to that many queues at once (appendMany); `spread` > 1:
+// each message goes to one of that many queues in turn (many offline sessions receiving).
+void appendRun(const char *label, SyncMode sync, int window, int fanout, bool ack, int spread = 1)
 {
     QTemporaryDir tmp(g_dir + "/bench-XXXXXX");
     auto store = openStore(tmp.filePath("b.db"), sync);
@@ -62,6 +64,9 @@ void appendRun(const char *label, SyncMode sync, int window, int fanout, bool ac
     for (int i = 0; i < fanout; ++i)
         targets.append({store->queueId("q" + QByteArray::number(i), QueueKind::MqttSession),
                         EntryMeta{1, false, {}}});
+    QList<std::uint64_t> spreadQueues;
+    for (int i = 0; i < spread; ++i)
+        spreadQueues.append(store->queueId("s" + QByteArray::number(i), QueueKind::MqttSession));
     qint64 done = 0, issued = 0, failed = 0;
     const qint64 bytesBefore = writeBytes();
     QElapsedTimer t;
@@ -69,6 +74,8 @@ void appendRun(const char *label, SyncMode sync, int window, int fanout, bool ac
     const qint64 limitMs = qint64(g_seconds * 1000);
     std::function<void()> issue = [&] {
         while (issued - done < window && t.elapsed() < limitMs) {
+            if (spread > 1)
+                targets[0].queueId = spreadQueues[int(issued % spread)];
             const auto seqs =
                 store->appendMany(targets, msg(int(issued)), [&, targets](StorageStatus s) {
                     ++done;
@@ -121,8 +128,9 @@ void restartRun(int queues, int perQueue)
     const qint64 openMs = t.elapsed();
     qint64 entries = 0;
     const auto sessions = store->loadSessions();
-    for (const QueueInfo &q : store->queues())
-        entries += store->load(q.id, 0).size();
+    // As ferryd restores (StorePersistence::load): every queue in one pass.
+    for (const QList<StoredEntry> &queue : store->loadAll(0))
+        entries += queue.size();
     std::printf("restart: %d sessions, %lld queued entries: open %lld ms (with quick_check), "
                 "open+load %lld ms, file %lld bytes\n",
                 int(sessions.size()), entries, openMs, qint64(t.elapsed()),
@@ -150,6 +158,7 @@ int main(int argc, char **argv)
     for (SyncMode sync : {SyncMode::Normal, SyncMode::Full}) {
         appendRun("append+remove (ack cycle)", sync, 100, 1, true);
         appendRun("appendMany fan-out 10", sync, 100, 10, false);
+        appendRun("append over 100 queues", sync, 100, 1, false, 100);
     }
     restartRun(1000, 100);
     return 0;

@@ -83,6 +83,7 @@ private slots:
     void sqliteLockByAnotherProcessRefused();
     void newerSchemaRefused();
     void version1FileMigratedKeepingData();
+    void version2QueuesMigratedInOrder();
 };
 
 void TestStorageOpen::createsDirectoryAndSchema()
@@ -100,7 +101,7 @@ void TestStorageOpen::createsDirectoryAndSchema()
     sqlite3_stmt *st = nullptr;
     QCOMPARE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
     QCOMPARE(sqlite3_step(st), SQLITE_ROW);
-    QCOMPARE(sqlite3_column_int(st, 0), 2); // Schema::kCurrentVersion
+    QCOMPARE(sqlite3_column_int(st, 0), Schema::kCurrentVersion);
     sqlite3_finalize(st);
     QCOMPARE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
     QCOMPARE(sqlite3_step(st), SQLITE_ROW);
@@ -305,6 +306,63 @@ void TestStorageOpen::version1FileMigratedKeepingData()
     QVERIFY(r.waitFor(1));
     QCOMPARE(r.statuses[0], StorageStatus::Ok);
     QCOMPARE(store->loadInboundQos2().size(), 1);
+}
+
+void TestStorageOpen::version2QueuesMigratedInOrder()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("v2.db");
+    // Version 2 numbered entries per queue, (queue_id, seq); version 3 numbers them over all
+    // queues. Two queues whose seqs overlap, one entry in flight, rows inserted out of order.
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+    QCOMPARE(Schema::migrate(db, 2), QString());
+    QCOMPARE(sqlite3_exec(db,
+                          "INSERT INTO queues VALUES(1, 'mqtt/session/a', 1), "
+                          "(2, 'mqtt/session/b', 1);"
+                          "INSERT INTO messages VALUES(10, 't', 'a1', 1, 0, 0, 0, x'', 1), "
+                          "(11, 't', 'a2', 1, 0, 0, 0, x'', 1), (12, 't', 'b1', 1, 0, 0, 0, x'', 1), "
+                          "(13, 't', 'b2', 2, 0, 0, 0, x'', 1);"
+                          "INSERT INTO queue_entries VALUES(2, 2, 13, 0, 0, 2, 0, x'', 3, 0), "
+                          "(1, 2, 11, 0, 0, 1, 0, x'', 3, 0), (2, 1, 12, 1, 7, 1, 0, x'', 3, 0), "
+                          "(1, 1, 10, 0, 0, 1, 0, x'', 3, 0);",
+                          nullptr, nullptr, nullptr),
+             SQLITE_OK);
+    sqlite3_close(db);
+
+    auto store = mustOpen(options(path));
+    QVERIFY(store);
+    const auto payloads = [](const QList<StoredEntry> &entries) {
+        QList<QByteArray> out;
+        for (const StoredEntry &e : entries)
+            out.append(e.message.payload());
+        return out;
+    };
+    const auto a = store->queueId("mqtt/session/a", QueueKind::MqttSession);
+    const auto b = store->queueId("mqtt/session/b", QueueKind::MqttSession);
+    QCOMPARE(payloads(store->load(a, 0)), (QList<QByteArray>{"a1", "a2"}));
+    const QList<StoredEntry> bs = store->load(b, 0);
+    QCOMPARE(payloads(bs), (QList<QByteArray>{"b1", "b2"}));
+    QCOMPARE(bs[0].state, EntryState::Inflight);
+    QCOMPARE(bs[0].packetId, std::uint16_t(7));
+    QCOMPARE(bs[1].meta.qos, std::uint8_t(2));
+    const auto all = store->loadAll(0);
+    QCOMPARE(all.size(), 2);
+    QCOMPARE(payloads(all.value(a)), (QList<QByteArray>{"a1", "a2"}));
+    QCOMPARE(payloads(all.value(b)), (QList<QByteArray>{"b1", "b2"}));
+
+    // New entries come after the migrated ones, and seqs stay unique across queues.
+    Recorder r;
+    const auto s3 = store->append(a, core::Message("t", "a3", 1), {1, false, {}}, r.add());
+    QVERIFY(r.waitFor(1));
+    QCOMPARE(r.statuses[0], StorageStatus::Ok);
+    QVERIFY(s3 > bs[1].seq);
+    QCOMPARE(payloads(store->load(a, 0)), (QList<QByteArray>{"a1", "a2", "a3"}));
+    store->remove(b, bs[0].seq, r.add());
+    QVERIFY(r.waitFor(2));
+    QCOMPARE(r.statuses[1], StorageStatus::Ok);
+    QCOMPARE(payloads(store->load(b, 0)), (QList<QByteArray>{"b2"}));
+    QCOMPARE(payloads(store->load(a, 0)).size(), 3);
 }
 
 QTEST_GUILESS_MAIN(TestStorageOpen)
