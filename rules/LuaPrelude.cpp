@@ -50,16 +50,18 @@ local function str(v)
 end
 F.str = str
 
+-- Indexing with v[k] is rawget here: the only metatable a rule's tables carry is ARR, which
+-- has no __index (and rules cannot set metatables). One C call (type) instead of two.
 function F.GET(v, k)
   local t = type(v)
   if t == 'table' then
-    local r = rawget(v, k)
+    local r = v[k]
     if r == NULL then return nil end
     return r
   elseif t == 'string' then -- a JSON string is decoded on access, as in EMQX
     local d = JDEC(v)
     if type(d) == 'table' then
-      local r = rawget(d, k)
+      local r = d[k]
       if r == NULL then return nil end
       return r
     end
@@ -185,22 +187,23 @@ local function ord(op, a, b)
   end
   return x, y
 end
--- Two numbers (the common WHERE payload.x > 30) skip ord's checks: same result.
+-- Two numbers (the common WHERE payload.x > 30) skip ord's checks: same result. math.type
+-- is nil for anything but a number, so one C call per operand.
 function F.LT(a, b)
-  if type(a) == 'number' and type(b) == 'number' then return a < b end
+  if mtype(a) and mtype(b) then return a < b end
   local x, y = ord('<', a, b); if x == nil then return false end return x < y
 end
 function F.LE(a, b)
-  if type(a) == 'number' and type(b) == 'number' then return a <= b end
+  if mtype(a) and mtype(b) then return a <= b end
   if undef(a) and undef(b) then return true end
   local x, y = ord('<=', a, b); if x == nil then return false end return x <= y
 end
 function F.GT(a, b)
-  if type(a) == 'number' and type(b) == 'number' then return a > b end
+  if mtype(a) and mtype(b) then return a > b end
   local x, y = ord('>', a, b); if x == nil then return false end return x > y
 end
 function F.GE(a, b)
-  if type(a) == 'number' and type(b) == 'number' then return a >= b end
+  if mtype(a) and mtype(b) then return a >= b end
   if undef(a) and undef(b) then return true end
   local x, y = ord('>=', a, b); if x == nil then return false end return x >= y
 end

@@ -250,6 +250,10 @@ void TestRuleSemantics::table_data()
         "SELECT payload.obj.a.b AS x, payload.arr[2] AS y, payload.obj.a AS z, payload.arr AS w "
         "FROM \"s/#\"",
         p, R"({"w":[1,2,3],"x":"deep","y":2,"z":{"b":"deep"}})");
+    row("field of an array, of a JSON string, of a number",
+        "SELECT payload.arr.x AS a, payload.js.k AS b, payload.n.x AS c, payload.js.nul AS d, "
+        "payload.bad.k AS e FROM \"s/#\"",
+        R"({"arr":[1],"js":"{\"k\":5,\"nul\":null}","n":3,"bad":"{nope"})", R"({"b":5})");
     row("float output forms",
         "SELECT payload.a AS a, payload.b AS b, payload.c AS c, payload.d AS d, payload.e AS e, "
         "payload.f AS f, payload.g AS g, payload.h AS h, payload.i AS i FROM \"s/#\"",
