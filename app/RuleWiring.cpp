@@ -127,12 +127,18 @@ void RuleWiring::updateWanted()
     if (m_engine.listensTo("$events/message_dropped"))
         mask |= Dropped;
     setWanted(mask);
+    m_connected = m_engine.listensTo("$events/client_connected");
+    m_disconnected = m_engine.listensTo("$events/client_disconnected");
+    m_subscribed = m_engine.listensTo("$events/session_subscribed");
+    m_unsubscribed = m_engine.listensTo("$events/session_unsubscribed");
 }
 
 void RuleWiring::clientConnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
                                  int protocolVersion, bool cleanStart, std::uint16_t keepAlive,
                                  std::uint32_t expiryInterval)
 {
+    if (!m_connected)
+        return;
     QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
                   {"peername", QString::fromUtf8(peer)},
                   {"proto_name", protocolVersion == 3 ? "MQIsdp" : "MQTT"},
@@ -150,6 +156,8 @@ void RuleWiring::clientConnected(const QByteArray &clientId, const QByteArray &u
 void RuleWiring::clientDisconnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
                                     const char *reason)
 {
+    if (!m_disconnected)
+        return;
     // The adapter's reasons are EMQX's names already (PacketHandler::onClosed).
     QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
                   {"peername", QString::fromUtf8(peer)},
@@ -163,6 +171,8 @@ void RuleWiring::clientDisconnected(const QByteArray &clientId, const QByteArray
 void RuleWiring::sessionSubscribed(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
                                    const QByteArray &filter, int qos)
 {
+    if (!m_subscribed)
+        return;
     QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
                   {"peerhost", hostOf(peer)},
                   {"topic", QString::fromUtf8(filter)},
@@ -175,6 +185,8 @@ void RuleWiring::sessionSubscribed(const QByteArray &clientId, const QByteArray 
 void RuleWiring::sessionUnsubscribed(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
                                      const QByteArray &filter)
 {
+    if (!m_unsubscribed)
+        return;
     QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
                   {"peerhost", hostOf(peer)},
                   {"topic", QString::fromUtf8(filter)},

@@ -55,6 +55,10 @@ private:
         int ruleHops;
     };
     QList<PendingEvent> m_delivered;
+    // Which client events some rule listens to (asked once per load, like the adapters'
+    // mask): an event no rule reads is not built.
+    bool m_connected = false, m_disconnected = false, m_subscribed = false,
+         m_unsubscribed = false;
     void updateWanted();
     void runDelivered();
     QVariantMap messageEvent(const core::Message &message, const char *eventName) const;

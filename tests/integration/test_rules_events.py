@@ -231,6 +231,24 @@ class MessageEventsAfterReload(RulesTestCase):
         return [self.js(m) for m in self.wait_on(obs, "audit/" + name, n)]
 
 
+class ClientEventsAfterReload(RulesTestCase):
+    """Client events are built only while a rule listens to them, decided on each load."""
+    RULES = {"audit.toml": MESSAGE_EVENTS}
+
+    def test_rule_reading_client_events_added_by_sighup(self):
+        obs = self.connected("watcher")
+        obs.subscribe("ev/#", 0)
+        early = self.connected("early")
+        early.subscribe("x/early", 0)
+        self.write_rule("events.toml", CLIENT_EVENTS)
+        self.assertNotIn("rules_refused", self.sighup())
+        late = self.connected("late")
+        late.subscribe("x/late", 0)
+        got = [self.js(m) for m in self.wait_on(obs, "ev/", 2)]
+        self.assertEqual([(e["event"], e["clientid"]) for e in got],
+                         [("client.connected", "late"), ("session.subscribed", "late")])
+
+
 class EventLoops(RulesTestCase):
     RULES = {
         "chain.toml": r'''
