@@ -193,8 +193,16 @@ private:
     }
     QByteArray prologue()
     {
-        return usesPayloadJson ? "  local pj = " + fn("JDEC") + "(" + root("payload") + ", SHAPE)\n"
-                               : QByteArray();
+        if (!usesPayloadJson)
+            return QByteArray();
+        // A rule that reads payload only through its JSON members never gets the payload as a
+        // Lua string: JDECP decodes the message's bytes where they are (CompiledQuery).
+        const int raw = q->roots.indexOf("payload");
+        if (raw < 0) {
+            q->payloadDirect = true;
+            return "  local pj = " + fn("JDECP") + "(SHAPE)\n";
+        }
+        return "  local pj = " + fn("JDEC") + "(r" + QByteArray::number(raw + 1) + ", SHAPE)\n";
     }
 
     // Generates e; statements it needs are appended to `body` first.
@@ -272,7 +280,6 @@ private:
         } else if (e->name == "payload" && !e->path.empty() && !e->path[0].index) {
             // payload.a.b...: read the decoded JSON; record the members the rule needs.
             usesPayloadJson = true;
-            root("payload");
             Shape *s = &shape;
             for (const auto &seg : e->path) {
                 if (seg.index) {
@@ -459,7 +466,8 @@ private:
             where();
         if (error.isError())
             return false;
-        q->lua = header() + "return function(" + params() + ")\n" + prologue() + fnBody + ret +
+        const QByteArray pro = prologue(); // first: it may name a helper the header declares
+        q->lua = header() + "return function(" + params() + ")\n" + pro + fnBody + ret +
                  "\nend\n";
         return true;
     }
@@ -515,7 +523,8 @@ private:
         fnBody += "  end\n  end\n  return true, rows\n";
         if (error.isError())
             return false;
-        q->lua = header() + "return function(" + params() + ")\n" + prologue() + fnBody + "end\n";
+        const QByteArray pro = prologue(); // first: it may name a helper the header declares
+        q->lua = header() + "return function(" + params() + ")\n" + pro + fnBody + "end\n";
         return true;
     }
 
@@ -603,7 +612,8 @@ private:
         q->groupCount = int(st.groupBy.size());
         q->lastCount = int(lastExprs.size());
         // The finish function may reference helpers too: one header serves both.
-        q->lua = header() + "local collect = function(" + params() + ")\n" + prologue() +
+        const QByteArray pro = prologue(); // first: it may name a helper the header declares
+        q->lua = header() + "local collect = function(" + params() + ")\n" + pro +
                  collectBody + cret + "\nend\n" + "local finish = function(A, L, ws, we)\n" +
                  finishBody + ret + "\nend\nreturn collect, finish\n";
         return true;

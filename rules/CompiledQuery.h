@@ -17,6 +17,10 @@ struct AggregateSlot {
 struct CompiledQuery {
     QByteArray lua; // returns one function (select/foreach) or two (collect, finish) for windows
     QList<QByteArray> roots;   // input fields passed as arguments, in order
+    // The rule reads payload only as JSON (payload.a...): the engine lends the input's payload
+    // bytes to the runtime (LuaRuntime::setPayload) and JDECP decodes them, instead of
+    // passing payload as a Lua string.
+    bool payloadDirect = false;
     QList<QByteArray> columns; // output names (dotted = nested), one per non-star item
     bool hasStar = false;
     bool isForeach = false;

@@ -103,6 +103,15 @@ int LuaRuntime::jsonEncode(lua_State *L)
     return 1;
 }
 
+// JDECP(shape): JDEC of the payload lent by setPayload(), read from its own bytes.
+int LuaRuntime::jsonDecodePayload(lua_State *L)
+{
+    const QByteArray &p = self(L)->m_payload;
+    luavalue::pushJson(L, p.isNull() ? nullptr : p.constData(), size_t(p.size()),
+                       lua_istable(L, 1) ? 1 : 0);
+    return 1;
+}
+
 // TMATCH(topic, filter): the =~ operator. Undefined on either side is false.
 int LuaRuntime::topicMatch(lua_State *L)
 {
@@ -160,6 +169,8 @@ bool LuaRuntime::buildEnvironment()
     lua_setfield(L, env, "json_encode");
     lua_pushcfunction(L, &luavalue::jsonDecode);
     lua_setfield(L, env, "JDEC");
+    lua_pushcfunction(L, &LuaRuntime::jsonDecodePayload);
+    lua_setfield(L, env, "JDECP");
     lua_pushcfunction(L, &LuaRuntime::topicMatch);
     lua_setfield(L, env, "TMATCH");
     // Read-only: rules see an empty proxy whose reads fall through to the real table and

@@ -50,6 +50,10 @@ public:
     void setMemoryLimit(size_t bytes) { m_memLimit = bytes; }
     size_t memoryUsed() const { return m_memUsed; }
     void setClock(std::function<qint64()> nowMs) { m_ctx.nowMs = std::move(nowMs); }
+    // The payload JDECP(shape) decodes during the next calls (a null QByteArray: undefined).
+    // Lent by the engine for one execution; clearPayload() after it.
+    void setPayload(const QByteArray &payload) { m_payload = payload; }
+    void clearPayload() { m_payload = QByteArray(); }
 
     static constexpr int kTick = 1000; // instructions between hook calls
 
@@ -58,6 +62,7 @@ private:
     static void hook(lua_State *L, lua_Debug *ar);
     static int callNative(lua_State *L);
     static int jsonEncode(lua_State *L);
+    static int jsonDecodePayload(lua_State *L);
     static int topicMatch(lua_State *L);
     static LuaRuntime *self(lua_State *L);
     bool buildEnvironment();
@@ -72,6 +77,7 @@ private:
     BuiltinContext m_ctx;
     QVariantList m_args; // scratch for native calls: kept off the C stack because a
     QVariant m_result;   // Lua error longjmps over C++ frames without running destructors
+    QByteArray m_payload; // for JDECP
     char m_errorBuf[512] = {};
 };
 

@@ -292,23 +292,27 @@ int jsonDecode(lua_State *L)
 {
     size_t len = 0;
     const char *text = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : nullptr;
+    pushJson(L, text, len, lua_istable(L, 2) ? 2 : 0);
+    return 1;
+}
+
+void pushJson(lua_State *L, const char *text, size_t len, int shapeIdx)
+{
     if (!text) {
         lua_pushnil(L);
-        return 1;
+        return;
     }
-    const int shapeIdx = lua_istable(L, 2) ? 2 : 0;
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element root;
     if (parser.parse(text, len).get(root) != simdjson::SUCCESS) {
         lua_pushnil(L);
-        return 1;
+        return;
     }
     pushElement(L, root, shapeIdx, 0);
     if (lua_islightuserdata(L, -1)) { // top-level null is undefined
         lua_pop(L, 1);
         lua_pushnil(L);
     }
-    return 1;
 }
 
 } // namespace ferry::rules::luavalue

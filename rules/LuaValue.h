@@ -22,5 +22,8 @@ void pushVariant(lua_State *L, const QVariant &value, int depth = 0);
 // named in shape (a table of key -> true | sub-shape); no shape converts everything. Returns
 // nil when the text is not JSON.
 int jsonDecode(lua_State *L);
+// What JDEC does for text (null: undefined) and the shape at stack index shapeIdx (0: none):
+// pushes the decoded value, or nil.
+void pushJson(lua_State *L, const char *text, size_t len, int shapeIdx);
 
 } // namespace ferry::rules::luavalue

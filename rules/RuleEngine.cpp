@@ -338,8 +338,12 @@ bool RuleEngine::execute(CompiledRule &rule, const RuleInput &input, QList<QVari
     const int base = rt.pushFunction(rule.fnRef);
     for (const QByteArray &root : q.roots)
         input.push(L, root);
+    if (q.payloadDirect)
+        rt.setPayload(input.payloadText());
     QString error;
     bool ok = rt.call(int(q.roots.size()), &error);
+    if (q.payloadDirect)
+        rt.clearPayload();
     bool produced = false;
     if (ok && lua_toboolean(L, base + 1)) {
         if (rule.window) {

@@ -114,6 +114,16 @@ void RuleInput::push(lua_State *L, const QByteArray &field) const
     luavalue::pushVariant(L, value(field));
 }
 
+QByteArray RuleInput::payloadText() const
+{
+    if (!m_isEvent) {
+        const QByteArray &p = m_message.data().payload;
+        return p.isNull() ? QByteArray("") : p;
+    }
+    const QVariant v = m_fields.value(QStringLiteral("payload"));
+    return v.typeId() == QMetaType::QByteArray ? v.toByteArray() : QByteArray();
+}
+
 QVariant RuleInput::messageValue(const core::Message &m, const QByteArray &field)
 {
     const core::MessageData &d = m.data();

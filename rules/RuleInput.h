@@ -34,6 +34,9 @@ public:
     // Pushes value(field) onto the Lua stack as luavalue::pushVariant would (nil when
     // undefined). A message's text fields go straight from its bytes: no QVariant per call.
     void push(lua_State *L, const QByteArray &field) const;
+    // value("payload") when it is a string (a message's payload, "" for none), else a null
+    // QByteArray: what JDEC reads (CompiledQuery::payloadDirect).
+    QByteArray payloadText() const;
     QVariantMap all() const;                       // SELECT *
 
 private:

@@ -71,6 +71,7 @@ private slots:
     void messageFieldsPassedToTheRule();
     void severalSourcesAndSysTopics();
     void eventsAsSources();
+    void payloadMembersOfMessagesAndEvents();
     void republishBuildsTheMessage();
     void bridgeActionReachesTheSink();
     void republishCycleIsBounded();
@@ -244,6 +245,41 @@ void TestRuleEngine::eventsAsSources()
     QCOMPARE(rows.size(), 1);
     QCOMPARE(json::write(rows[0]),
              QByteArray(R"({"clientid":"dev/1","event":"client.disconnected","reason":"normal"})"));
+}
+
+void TestRuleEngine::payloadMembersOfMessagesAndEvents()
+{
+    // A rule that reads payload only as JSON decodes the input's payload where it is: a
+    // message's (none reads as ""), an event's payload field (a string; absent or another
+    // type is undefined); a rule that also reads the raw payload gets the same values.
+    RuleEngine engine;
+    QStringList rows;
+    engine.setOutputObserver([&](const QString &rule, const QVariantMap &row) {
+        rows.append(rule + " " + QString::fromUtf8(json::write(row)));
+    });
+    QVERIFY(engine
+                .loadText("e.toml",
+                          ruleToml("SELECT payload.x AS x, payload.o.k AS k, clientid FROM "
+                                   "\"$events/message_delivered\", \"m/#\"",
+                                   "[]", "json") +
+                              ruleToml("SELECT payload.x AS x, strlen(payload) AS n FROM \"m/#\"",
+                                       "[]", "raw"))
+                .ok);
+    engine.onEvent("$events/message_delivered",
+                   {{"clientid", QString("c")}, {"payload", QByteArray(R"({"x":1,"o":{"k":"v"}})")}});
+    engine.onEvent("$events/message_delivered",
+                   {{"clientid", QString("c")}, {"payload", QString(R"({"x":2})")}});
+    engine.onEvent("$events/message_delivered", {{"clientid", QString("c")}});
+    engine.onEvent("$events/message_delivered",
+                   {{"clientid", QString("c")}, {"payload", QVariantMap{{"x", 3}}}});
+    engine.onMessage(message("m/1", R"({"x":4})", "d"));
+    engine.onMessage(message("m/2", QByteArray(), "d"));
+    engine.onMessage(message("m/3", "[1]", "d"));
+    QCOMPARE(rows, (QStringList{R"(json {"clientid":"c","k":"v","x":1})",
+                                R"(json {"clientid":"c","x":2})", R"(json {"clientid":"c"})",
+                                R"(json {"clientid":"c"})", R"(json {"clientid":"d","x":4})",
+                                R"(raw {"n":7,"x":4})", R"(json {"clientid":"d"})",
+                                R"(raw {"n":0})", R"(json {"clientid":"d"})", R"(raw {"n":3})"}));
 }
 
 void TestRuleEngine::republishBuildsTheMessage()
