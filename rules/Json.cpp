@@ -320,10 +320,23 @@ QByteArray formatDouble(double d)
 
 QByteArray write(const QVariant &value)
 {
-    std::string out;
-    out.reserve(64);
-    writeValue(out, value, 0);
-    return QByteArray(out.data(), qsizetype(out.size()));
+    // One buffer per thread, kept between calls (no allocation per message for the text
+    // being built; the result is one QByteArray of the exact size).
+    thread_local std::string buffer;
+    thread_local bool busy = false;
+    if (busy) { // not expected (writeValue does not call back here), but stay correct
+        std::string out;
+        writeValue(out, value, 0);
+        return QByteArray(out.data(), qsizetype(out.size()));
+    }
+    busy = true;
+    buffer.clear();
+    writeValue(buffer, value, 0);
+    QByteArray result(buffer.data(), qsizetype(buffer.size()));
+    if (buffer.capacity() > 64 * 1024)
+        std::string().swap(buffer); // do not keep a large row's buffer
+    busy = false;
+    return result;
 }
 
 bool read(const QByteArray &text, QVariant *out)
