@@ -11,7 +11,7 @@ struct sqlite3;
 
 namespace ferry::storage::Schema {
 
-constexpr int kCurrentVersion = 3;
+constexpr int kCurrentVersion = 4;
 
 // Migrates to `target` (kCurrentVersion except in tests that build an old file). Returns an
 // empty string on success, else a description of what failed (with SQLite's message).

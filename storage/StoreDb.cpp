@@ -15,6 +15,12 @@ namespace {
 
 constexpr const char *kMessageColumns =
     "m.id, m.topic, m.payload, m.qos, m.retain, m.timestamp_ms, m.expires_at_ms, m.props";
+// The same columns for a queue entry `e` LEFT JOINed with messages `m`: the body is in m when
+// shared, else in the entry itself (schema version 4).
+constexpr const char *kEntryMessageColumns =
+    "COALESCE(m.id, 0), COALESCE(m.topic, e.topic), COALESCE(m.payload, e.payload), "
+    "COALESCE(m.qos, e.msg_flags & 3), COALESCE(m.retain, e.msg_flags >> 2), "
+    "COALESCE(m.timestamp_ms, e.timestamp_ms), e.expires_at_ms, COALESCE(m.props, e.props)";
 
 struct Sql {
     Statement StoreDb::*statement;
@@ -48,6 +54,7 @@ StoreDb::~StoreDb()
 QString StoreDb::prepare()
 {
     const QByteArray cols(kMessageColumns);
+    const QByteArray entryCols(kEntryMessageColumns);
     const Sql all[] = {
         {&StoreDb::m_begin, "BEGIN IMMEDIATE"},
         {&StoreDb::m_commit, "COMMIT"},
@@ -64,7 +71,8 @@ QString StoreDb::prepare()
         {&StoreDb::m_deleteMessageIfUnused, "DELETE FROM messages WHERE id = ?1 AND refs <= 1"},
         {&StoreDb::m_insertEntry,
          "INSERT INTO queue_entries(queue_id, seq, message_id, state, packet_id, qos, retain, "
-         "tag, bytes, expires_at_ms) VALUES(?1, ?2, ?3, ?9, ?10, ?4, ?5, ?6, ?7, ?8)"},
+         "tag, bytes, expires_at_ms, topic, payload, timestamp_ms, props, msg_flags) "
+         "VALUES(?1, ?2, ?3, ?9, ?10, ?4, ?5, ?6, ?7, ?8, ?11, ?12, ?13, ?14, ?15)"},
         // seq is the rowid (schema version 3): a point lookup; queue_id only guards.
         {&StoreDb::m_setEntryState,
          "UPDATE queue_entries SET state = ?3, packet_id = ?4 WHERE seq = ?2 AND queue_id = ?1"},
@@ -76,15 +84,15 @@ QString StoreDb::prepare()
         {&StoreDb::m_insertQueue,
          "INSERT OR IGNORE INTO queues(id, name, kind) VALUES(?1, ?2, ?3)"},
         {&StoreDb::m_loadEntries,
-         "SELECT " + cols +
+         "SELECT " + entryCols +
              ", e.seq, e.state, e.packet_id, e.qos, e.retain, e.tag FROM queue_entries e "
-             "JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ?1 AND "
+             "LEFT JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ?1 AND "
              "(e.state <> 0 OR e.expires_at_ms = 0 OR e.expires_at_ms > ?2) ORDER BY e.seq"},
         // Every queue in one pass over the table, in seq order (so in each queue's order).
         {&StoreDb::m_loadAllEntries,
-         "SELECT " + cols +
+         "SELECT " + entryCols +
              ", e.seq, e.state, e.packet_id, e.qos, e.retain, e.tag, e.queue_id FROM "
-             "queue_entries e JOIN messages m ON m.id = e.message_id WHERE "
+             "queue_entries e LEFT JOIN messages m ON m.id = e.message_id WHERE "
              "(e.state <> 0 OR e.expires_at_ms = 0 OR e.expires_at_ms > ?1) ORDER BY e.seq"},
         {&StoreDb::m_listQueues,
          "SELECT q.id, q.name, q.kind, COALESCE(c.n, 0), COALESCE(c.bytes, 0) FROM queues q "
@@ -289,6 +297,8 @@ StorageStatus StoreDb::insertMessage(const core::Message &m, std::int64_t refs, 
 
 StorageStatus StoreDb::releaseMessage(std::int64_t id)
 {
+    if (id == 0)
+        return StorageStatus::Ok; // the body was inside the entry row, gone with it
     // Most bodies have one reference (one queue, or retained, or a will): try the DELETE first,
     // so that the common case is one statement; only shared bodies need the UPDATE.
     m_deleteMessageIfUnused.bind(1, id);
@@ -323,14 +333,26 @@ StorageStatus StoreDb::append(const QList<QueueTarget> &targets, const QList<std
     if (refs == 0)
         return StorageStatus::Ok;   // every entry was acknowledged before it was written
     StorageStatus s = roomForInsert();
+    // One entry: the body goes into the entry row (id 0, see Schema.cpp version 4).
+    const bool inlineBody = refs == 1;
     std::int64_t id = 0;
-    if (s == StorageStatus::Ok)
+    if (s == StorageStatus::Ok && !inlineBody)
         s = insertMessage(message, refs, &id);
     const std::int64_t bytes = message.topic().size() + message.payload().size();
+    const QByteArray props = inlineBody ? PropsCodec::encode(message.data()) : QByteArray();
     for (qsizetype i = 0; s == StorageStatus::Ok && i < targets.size(); ++i) {
         if (!claims[i].write)
             continue;
         Statement &st = m_insertEntry;
+        if (inlineBody) {
+            // Bound without a copy: message and props outlive the run() below.
+            const core::MessageData &d = message.data();
+            st.bind(11, d.topic);
+            st.bind(12, d.payload);
+            st.bind(13, std::int64_t(d.timestampMs));
+            st.bind(14, props);
+            st.bind(15, std::int64_t(d.qos & 3) | (d.retain ? 4 : 0));
+        }
         st.bind(1, std::int64_t(targets[i].queueId));
         st.bind(2, std::int64_t(seqs[i]));
         st.bind(3, id);
