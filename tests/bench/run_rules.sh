@@ -3,7 +3,7 @@
 # without, in the same run (issue 4, "Performance"). Run by hand; never part of ctest.
 #
 #   tests/bench/run_rules.sh [--seconds 5] [--repeats 3] [--sets "none nonmatch100 typical1"]
-#                            [--sys-interval 10]
+#                            [--sys-interval 10] [--callgrind COUNT]
 #
 # Rule sets (rules.d of the ferryd under test; the topic published is bench/site1/t0, payload
 # the loadgen's --json-payload {"s":"<stamp>","temp":31.5,"hum":40,"id":"abc"} padded to 80 B):
@@ -17,6 +17,9 @@
 # sets alternate, order reversed every repeat. Prints one JSON line per run and a summary
 # (mean and median of msg/s delivered and of broker CPU-s per million delivered).
 # Environment: FERRYD, LOADGEN (default: the newest build*/app/ferryd, build*/tests/bench/ferry_loadgen).
+# --callgrind COUNT: instead, each set once with ferryd under valgrind --tool=callgrind and
+# exactly COUNT messages (closed loop); prints the broker's event-loop instructions per message
+# delivered and those of RuleEngine::onMessage: figures that do not depend on the machine's load.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -26,13 +29,15 @@ SETS="none nonmatch100 typical1"
 # ferryd's default $SYS interval: each rule publishes 8 retained $SYS/rules/... metrics per
 # interval, so a short interval with 100 rules adds hundreds of retained publishes a second.
 SYS_INTERVAL=10
+CALLGRIND=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --seconds) RUN_SECONDS=$2; shift 2 ;;
     --repeats) REPEATS=$2; shift 2 ;;
     --sets) SETS=$2; shift 2 ;;
     --sys-interval) SYS_INTERVAL=$2; shift 2 ;;
-    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    --callgrind) CALLGRIND=$2; shift 2 ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -65,7 +70,7 @@ free_port() {
 
 wait_port() {
     local port=$1 i
-    for i in $(seq 1 100); do
+    for i in $(seq 1 600); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             return 0
         fi
@@ -130,7 +135,12 @@ interval = $SYS_INTERVAL
 [log]
 level = "warning"
 EOF
-    (cd "$dir" && exec "$FERRYD" --config "$dir/ferry.toml") >"$dir/broker.log" 2>&1 &
+    if ((CALLGRIND > 0)); then
+        (cd "$dir" && exec valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$set.out" \
+            "$FERRYD" --config "$dir/ferry.toml") >"$dir/broker.log" 2>&1 &
+    else
+        (cd "$dir" && exec "$FERRYD" --config "$dir/ferry.toml") >"$dir/broker.log" 2>&1 &
+    fi
     BROKER_PID=$!
     if ! wait_port "$PORT"; then
         echo "ferryd did not open port $PORT; its log:" >&2
@@ -143,7 +153,7 @@ stop_broker() {
     local i
     if kill -0 "$BROKER_PID" 2>/dev/null; then
         kill -TERM "$BROKER_PID" 2>/dev/null || true
-        for i in $(seq 1 50); do
+        for i in $(seq 1 $((CALLGRIND > 0 ? 600 : 50))); do # callgrind writes its profile
             kill -0 "$BROKER_PID" 2>/dev/null || break
             sleep 0.1
         done
@@ -154,6 +164,32 @@ stop_broker() {
 }
 
 read -r -a sets <<<"$SETS"
+if ((CALLGRIND > 0)); then
+    echo "# run_rules.sh --callgrind $CALLGRIND; ferryd $FERRYD (tree at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?"))"
+    for set in "${sets[@]}"; do
+        start_broker "$set"
+        json=$(timeout 900 "$LOADGEN" --port "$PORT" --scenario pubsub --qos 0 --count "$CALLGRIND" \
+            --topic-prefix bench/site1 --json-payload --payload 80 --drain 10 || true)
+        stop_broker
+        /usr/bin/python3 - "$set" "$WORK/cg.$set.out" "$json" <<'EOF'
+import json, re, subprocess, sys
+s, out, result = sys.argv[1], sys.argv[2], sys.argv[3]
+received = json.loads(result).get("received", 0) if result else 0
+text = subprocess.run(["callgrind_annotate", "--inclusive=yes", out], capture_output=True,
+                      text=True).stdout
+def inclusive(pattern):
+    for line in text.splitlines():
+        if re.match(r"\s*[\d,]+ ", line) and re.search(pattern, line):
+            return int(line.split()[0].replace(",", ""))
+    return 0
+loop, rules = inclusive(r"QEventLoop::exec\("), inclusive(r"RuleEngine::onMessage\(")
+per = lambda v: round(v / received) if received else None
+print(json.dumps({"set": s, "received": received, "event_loop_instr_per_msg": per(loop),
+                  "rule_engine_instr_per_msg": per(rules)}))
+EOF
+    done
+    exit 0
+fi
 echo "# run_rules.sh --seconds $RUN_SECONDS --repeats $REPEATS --sys-interval $SYS_INTERVAL; ferryd $FERRYD (tree at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?"))"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for rep in $(seq 1 "$REPEATS"); do
