@@ -81,7 +81,7 @@ struct QueueTarget {
 struct StoredEntry {
     std::uint64_t seq = 0;
     core::Message message;    // id() is 0: the broker assigns its own ids
-    std::uint64_t bodyId = 0; // the stored body's row, shared by every queue holding it
+    std::uint64_t bodyId = 0; // the shared body's messages row; 0: the body is in the entry row
     EntryMeta meta;
     EntryState state = EntryState::Queued;
     std::uint16_t packetId = 0;
