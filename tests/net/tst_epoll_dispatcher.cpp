@@ -6,6 +6,7 @@
 #include "net/TcpTransport.h"
 
 #include <QCoreApplication>
+#include <QEventLoop>
 #include <QSocketNotifier>
 #include <QTcpSocket>
 #include <QTest>
@@ -14,7 +15,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <memory>
 
 using namespace ferry::net;
@@ -57,6 +62,47 @@ private slots:
         zero.start(0);
         QTRY_COMPARE_WITH_TIMEOUT(posted, 1, 5000);
         QTRY_COMPARE_WITH_TIMEOUT(zeroFires, 5, 5000);
+    }
+
+    // Another thread posting while the loop wakes (as the storage writer posts its completions):
+    // no wakeup may be lost. The loop runs with no timer of its own, so a lost wakeup leaves
+    // it asleep in epoll_wait with events posted; the poster notices within 5 s. Posts come in
+    // bursts of growing length so that some land while the loop is taking its wakeup.
+    void wakeupsFromAnotherThreadAreNeverLost()
+    {
+        constexpr int kRounds = 4000;
+        std::mutex mutex;
+        std::condition_variable processedChanged;
+        int processed = 0;
+        int posted = 0;
+        bool stalled = false;
+        QEventLoop loop;
+        std::thread poster([&] {
+            for (int round = 0; round < kRounds && !stalled; ++round) {
+                const int burst = 1 + round % 64;
+                for (int i = 0; i < burst; ++i)
+                    QMetaObject::invokeMethod(
+                        this,
+                        [&] {
+                            std::lock_guard lock(mutex);
+                            ++processed;
+                            processedChanged.notify_all();
+                        },
+                        Qt::QueuedConnection);
+                posted += burst;
+                std::unique_lock lock(mutex);
+                if (!processedChanged.wait_for(lock, std::chrono::seconds(5),
+                                               [&] { return processed == posted; }))
+                    stalled = true;
+            }
+            QMetaObject::invokeMethod(&loop, &QEventLoop::quit, Qt::QueuedConnection);
+        });
+        // Wakes the loop only if a wakeup was lost (the poster gave up after 5 s by then).
+        QTimer::singleShot(10000, &loop, &QEventLoop::quit);
+        loop.exec();
+        poster.join();
+        QVERIFY2(!stalled, "a cross-thread wakeup was lost: the loop slept with events posted");
+        QCOMPARE(processed, posted);
     }
 
     void timerKilledByAnotherTimerDoesNotFire()
