@@ -27,23 +27,6 @@ constexpr int kAcceptsPerEvent = 256;
 // Out of descriptors: stop accepting for this long instead of spinning on a ready listener.
 constexpr int kFdExhaustedPauseMs = 100;
 
-// "127.0.0.1:51234" or "[::1]:51234"; IPv4 clients of a dual-stack socket appear as IPv4.
-QByteArray formatPeer(const sockaddr_storage &ss)
-{
-    char host[INET6_ADDRSTRLEN] = {};
-    if (ss.ss_family == AF_INET) {
-        const auto &in = reinterpret_cast<const sockaddr_in &>(ss);
-        ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
-        return QByteArray(host) + ':' + QByteArray::number(ntohs(in.sin_port));
-    }
-    const auto &in6 = reinterpret_cast<const sockaddr_in6 &>(ss);
-    if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
-        ::inet_ntop(AF_INET, &in6.sin6_addr.s6_addr[12], host, sizeof host);
-        return QByteArray(host) + ':' + QByteArray::number(ntohs(in6.sin6_port));
-    }
-    ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
-    return '[' + QByteArray(host) + "]:" + QByteArray::number(ntohs(in6.sin6_port));
-}
 } // namespace
 
 TcpListener::TcpListener(QObject *parent) : Listener(parent) {}
@@ -132,7 +115,7 @@ void TcpListener::acceptAll()
         }
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        emit newTransport(new TcpTransport(fd, formatPeer(ss)));
+        emit newTransport(new TcpTransport(fd, formatSocketAddress(ss)));
     }
 }
 

@@ -7,7 +7,9 @@
 #include <QLoggingCategory>
 #include <QSocketNotifier>
 
+#include <arpa/inet.h>
 #include <cerrno>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -62,17 +64,19 @@ TcpTransport::~TcpTransport()
     delete m_writeNotifier;
     m_readNotifier = m_writeNotifier = nullptr;
     closeDescriptor();
+    releaseDescriptor();
 }
 
 void TcpTransport::run()
 {
-    // A flush scheduled before close() finds the descriptor closed and does nothing.
+    // A flush scheduled before close() finds no output left and does nothing.
     if (m_flushQueued)
         flush();
     if (m_closeNoticeQueued) {
         m_closeNoticeQueued = false;
         if (m_receiver)
             m_receiver->onTransportClosed();
+        releaseDescriptor();
     }
 }
 
@@ -133,6 +137,7 @@ void TcpTransport::readAvailable()
         // 0: the peer closed; < 0: reset or another error. Either way the stream is gone.
         closeDescriptor();
         notifyClosed();
+        releaseDescriptor();
         return;
     }
 }
@@ -174,6 +179,7 @@ void TcpTransport::flush()
             // that is only written to must be noticed here.
             closeDescriptor();
             notifyClosed();
+            releaseDescriptor();
             return;
         }
         m_outBytes -= n;
@@ -195,6 +201,8 @@ void TcpTransport::flush()
     if (m_closing) {
         closeDescriptor();
         notifyClosed();
+        if (!m_closeNoticeQueued)   // else run() releases it after the notice
+            releaseDescriptor();
         return;
     }
     if (m_readPaused && m_outBytes < kMaxOutputBacklog / 2) {
@@ -269,6 +277,7 @@ void TcpTransport::Linger::fired()
     }
     m_owner.closeDescriptor();
     m_owner.notifyClosed();
+    m_owner.releaseDescriptor();
 }
 
 void TcpTransport::closeDescriptor()
@@ -289,13 +298,45 @@ void TcpTransport::closeDescriptor()
         m_epollRead = m_epollWrite = false;
         updateEpollWatch();
     }
+    m_out.clear();
+    m_outOffset = 0;
+    m_outBytes = 0;
+}
+
+void TcpTransport::releaseDescriptor()
+{
     if (m_fd >= 0) {
         ::close(m_fd);
         m_fd = -1;
     }
-    m_out.clear();
-    m_outOffset = 0;
-    m_outBytes = 0;
+}
+
+QByteArray TcpTransport::localAddress() const
+{
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (m_fd < 0 || ::getsockname(m_fd, reinterpret_cast<sockaddr *>(&ss), &len) != 0)
+        return QByteArray();
+    return formatSocketAddress(ss);
+}
+
+QByteArray formatSocketAddress(const sockaddr_storage &ss)
+{
+    char host[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET) {
+        const auto &in = reinterpret_cast<const sockaddr_in &>(ss);
+        ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+        return QByteArray(host) + ':' + QByteArray::number(ntohs(in.sin_port));
+    }
+    if (ss.ss_family != AF_INET6)
+        return QByteArray();
+    const auto &in6 = reinterpret_cast<const sockaddr_in6 &>(ss);
+    if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+        ::inet_ntop(AF_INET, &in6.sin6_addr.s6_addr[12], host, sizeof host);
+        return QByteArray(host) + ':' + QByteArray::number(ntohs(in6.sin6_port));
+    }
+    ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+    return '[' + QByteArray(host) + "]:" + QByteArray::number(ntohs(in6.sin6_port));
 }
 
 void TcpTransport::notifyClosed()

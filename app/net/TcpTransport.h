@@ -19,7 +19,12 @@
 
 #include <memory>
 
+struct sockaddr_storage;
+
 namespace ferry::net {
+
+// "127.0.0.1:51234" or "[::1]:51234"; IPv4-mapped IPv6 addresses appear as IPv4.
+QByteArray formatSocketAddress(const sockaddr_storage &address);
 
 class TcpTransport final : public Transport, private FdHandler, private LoopTask {
 public:
@@ -33,6 +38,7 @@ public:
     void close() override;
     qint64 bytesToWrite() const override { return m_outBytes; }
     QByteArray peerAddress() const override { return m_peer; }
+    QByteArray localAddress() const override;   // getsockname(2)
     const char *kind() const override { return "tcp"; }
 
 private:
@@ -74,7 +80,11 @@ private:
     void flush();
     void setWriteWatch(bool on);
     void setReadWatch(bool on);
+    // Stops watching the descriptor and drops queued output; the descriptor itself is closed
+    // by releaseDescriptor() once the receiver has been told (so that localAddress() still
+    // answers during its onTransportClosed(), and the number is not reused before that).
     void closeDescriptor();
+    void releaseDescriptor();
     void notifyClosed();
 
     QByteArray m_peer;

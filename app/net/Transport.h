@@ -37,6 +37,10 @@ public:
     virtual qint64 bytesToWrite() const = 0;
     // "127.0.0.1:51234", for logs and rules (peerhost).
     virtual QByteArray peerAddress() const = 0;
+    // The local end, same format ("127.0.0.1:1883"), for rules (EMQX's sockname). Computed on
+    // each call (not kept per connection); valid until the receiver has been told of the close,
+    // empty when no longer known.
+    virtual QByteArray localAddress() const = 0;
     virtual const char *kind() const = 0;   // "tcp", "ws"
 };
 

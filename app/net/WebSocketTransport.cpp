@@ -63,6 +63,17 @@ void WebSocketTransport::close()
         m_socket->close(QWebSocketProtocol::CloseCodeNormal);
 }
 
+QByteArray WebSocketTransport::localAddress() const
+{
+    const QHostAddress address = m_socket->localAddress();
+    if (address.isNull())
+        return QByteArray();
+    bool v4 = false;
+    const quint32 ip4 = address.toIPv4Address(&v4);   // IPv4-mapped appears as IPv4
+    const QByteArray host = v4 ? QHostAddress(ip4).toString().toLatin1() : address.toString().toLatin1();
+    return (host.contains(':') ? "[" + host + "]" : host) + ':' + QByteArray::number(m_socket->localPort());
+}
+
 void WebSocketTransport::notifyClosed()
 {
     if (m_closed)

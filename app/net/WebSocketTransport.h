@@ -26,6 +26,8 @@ public:
     void close() override;
     qint64 bytesToWrite() const override { return m_socket->bytesToWrite(); }
     QByteArray peerAddress() const override { return m_peer; }
+    // Asked of the QWebSocket on each call; empty if it no longer knows.
+    QByteArray localAddress() const override;
     const char *kind() const override { return "ws"; }
 
 private:
