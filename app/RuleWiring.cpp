@@ -109,6 +109,49 @@ void putIfValid(QVariantMap &m, const char *key, const QVariant &v)
         m.insert(QString::fromLatin1(key), v);
 }
 
+// MQTT 5 properties as EMQX's rules show them (printable_maps): the specification's names,
+// 'User-Property' as a map (a later pair with the same name wins, as in EMQX).
+QVariantMap propertiesMap(const mqtt::Properties &p)
+{
+    QVariantMap m;
+    auto put = [&m](const char *name, const auto &v) {
+        if (v)
+            m.insert(QString::fromLatin1(name), QVariant::fromValue<qint64>(qint64(*v)));
+    };
+    auto putBytes = [&m](const char *name, const std::optional<QByteArray> &v) {
+        if (v)
+            m.insert(QString::fromLatin1(name), *v);
+    };
+    put("Payload-Format-Indicator", p.payloadFormatIndicator);
+    put("Message-Expiry-Interval", p.messageExpiryInterval);
+    putBytes("Content-Type", p.contentType);
+    putBytes("Response-Topic", p.responseTopic);
+    putBytes("Correlation-Data", p.correlationData);
+    put("Session-Expiry-Interval", p.sessionExpiryInterval);
+    putBytes("Authentication-Method", p.authenticationMethod);
+    putBytes("Authentication-Data", p.authenticationData);
+    put("Request-Problem-Information", p.requestProblemInformation);
+    put("Will-Delay-Interval", p.willDelayInterval);
+    put("Request-Response-Information", p.requestResponseInformation);
+    putBytes("Server-Reference", p.serverReference);
+    putBytes("Reason-String", p.reasonString);
+    put("Receive-Maximum", p.receiveMaximum);
+    put("Topic-Alias-Maximum", p.topicAliasMaximum);
+    put("Maximum-Packet-Size", p.maximumPacketSize);
+    if (!p.userProperties.isEmpty()) {
+        QVariantMap up;
+        for (const auto &u : p.userProperties)
+            up.insert(QString::fromUtf8(u.first), u.second);
+        m.insert(QStringLiteral("User-Property"), up);
+    }
+    return m;
+}
+
+const char *protoName(int version)
+{
+    return version == 3 ? "MQIsdp" : "MQTT";
+}
+
 bool isSysTopic(const QByteArray &topic)
 {
     return topic.startsWith("$SYS/") || topic == "$SYS";
@@ -126,42 +169,64 @@ void RuleWiring::updateWanted()
         mask |= Acked;
     if (m_engine.listensTo("$events/message_dropped"))
         mask |= Dropped;
-    setWanted(mask);
     m_connected = m_engine.listensTo("$events/client_connected");
     m_disconnected = m_engine.listensTo("$events/client_disconnected");
+    if (m_connected)
+        mask |= Connected;
+    if (m_disconnected)
+        mask |= Disconnected;
+    else
+        m_disconnProps.clear();
+    setWanted(mask);
     m_subscribed = m_engine.listensTo("$events/session_subscribed");
     m_unsubscribed = m_engine.listensTo("$events/session_unsubscribed");
 }
 
-void RuleWiring::clientConnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
-                                 int protocolVersion, bool cleanStart, std::uint16_t keepAlive,
-                                 std::uint32_t expiryInterval)
+void RuleWiring::clientConnected(const QByteArray &clientId, const QByteArray &username, const ConnectionInfo &info,
+                                 bool cleanStart, std::uint16_t keepAlive, std::uint32_t expiryInterval,
+                                 std::uint16_t receiveMaximum)
 {
     if (!m_connected)
         return;
     QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
-                  {"peername", QString::fromUtf8(peer)},
-                  {"proto_name", protocolVersion == 3 ? "MQIsdp" : "MQTT"},
-                  {"proto_ver", protocolVersion},
+                  {"peername", QString::fromUtf8(info.peer)},
+                  {"sockname", QString::fromUtf8(info.sockname)},
+                  {"proto_name", protoName(info.protocolVersion)},
+                  {"proto_ver", info.protocolVersion},
                   {"clean_start", cleanStart},
                   {"keepalive", keepAlive},
+                  {"receive_maximum", receiveMaximum},
                   {"expiry_interval", QVariant::fromValue<qint64>(expiryInterval)},
                   {"is_bridge", false},
+                  {"conn_props", info.properties ? propertiesMap(*info.properties) : QVariantMap()},
                   {"connected_at", QDateTime::currentMSecsSinceEpoch()},
                   {"node", m_node}};
     putIfValid(f, "username", optionalText(username));
     m_engine.onEvent("$events/client_connected", f);
 }
 
-void RuleWiring::clientDisconnected(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
-                                    const char *reason)
+void RuleWiring::disconnectReceived(const void *connection, const mqtt::Properties &properties)
 {
+    if (m_disconnected)
+        m_disconnProps.insert(connection, propertiesMap(properties));
+}
+
+void RuleWiring::clientDisconnected(const QByteArray &clientId, const QByteArray &username, const ConnectionInfo &info,
+                                    const char *reason, const void *connection)
+{
+    QVariantMap props;
+    if (!m_disconnProps.isEmpty())
+        props = m_disconnProps.take(connection);
     if (!m_disconnected)
         return;
     // The adapter's reasons are EMQX's names already (PacketHandler::onClosed).
     QVariantMap f{{"clientid", QString::fromUtf8(clientId)},
-                  {"peername", QString::fromUtf8(peer)},
+                  {"peername", QString::fromUtf8(info.peer)},
+                  {"sockname", QString::fromUtf8(info.sockname)},
+                  {"proto_name", protoName(info.protocolVersion)},
+                  {"proto_ver", info.protocolVersion},
                   {"reason", QString::fromLatin1(reason)},
+                  {"disconn_props", props},
                   {"disconnected_at", QDateTime::currentMSecsSinceEpoch()},
                   {"node", m_node}};
     putIfValid(f, "username", optionalText(username));

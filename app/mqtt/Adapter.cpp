@@ -156,9 +156,17 @@ void Adapter::onConnect(Connect &connect)
     qCInfo(lcMqtt, "client_connected client_id=%s peer=%s version=%d clean_start=%d keepalive=%u session_present=%d",
            connect.clientId.constData(), m_protocol->peer().constData(), int(connect.version),
            int(connect.cleanStart), keepAlive, int(attach.sessionPresent));
-    if (m_events)
-        m_events->clientConnected(connect.clientId, m_username, m_protocol->peer(),
-                                  int(connect.version), connect.cleanStart, keepAlive, expiry);
+    if (m_events) {
+        ClientEvents::ConnectionInfo info{m_protocol->peer()};
+        info.protocolVersion = int(connect.version);
+        if (m_events->wants(ClientEvents::Connected)) {
+            info.sockname = m_protocol->localAddress();
+            if (v5)
+                info.properties = &connect.properties;
+        }
+        m_events->clientConnected(connect.clientId, m_username, info, connect.cleanStart, keepAlive,
+                                  expiry, m_protocol->clientReceiveMaximum());
+    }
     if (attach.sessionPresent)
         m_session->resumeDelivery();
 }
@@ -471,6 +479,8 @@ void Adapter::onDisconnect(const Disconnect &disconnect)
         }
         m_session->setExpiryInterval(*expiry);
     }
+    if (m_events && m_events->wants(ClientEvents::Disconnected) && disconnect.properties != Properties{})
+        m_events->disconnectReceived(this, disconnect.properties);
 }
 
 void Adapter::onClosed(bool graceful, const char *reason)
@@ -494,8 +504,16 @@ void Adapter::leaveSession(bool publishWill, const char *reason)
     qCInfo(lcMqtt, "client_disconnected client_id=%s peer=%s reason=%s will=%d", clientId.constData(),
            m_protocol ? m_protocol->peer().constData() : "", reason, int(will.has_value()));
     m_broker.detachSession(session, std::move(will), m_willDelay);
-    if (m_events)
-        m_events->clientDisconnected(clientId, m_username, m_protocol ? m_protocol->peer() : QByteArray(), reason);
+    if (m_events) {
+        static const QByteArray none;
+        ClientEvents::ConnectionInfo info{m_protocol ? m_protocol->peer() : none};
+        if (m_protocol) {
+            info.protocolVersion = int(m_protocol->version());
+            if (m_events->wants(ClientEvents::Disconnected))
+                info.sockname = m_protocol->localAddress();
+        }
+        m_events->clientDisconnected(clientId, m_username, info, reason, this);
+    }
 }
 
 bool Adapter::sendPublish(const core::Delivery &delivery, std::uint16_t packetId, bool dup)

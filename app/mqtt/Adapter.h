@@ -30,14 +30,34 @@ struct AdapterSettings {
 // reading an event, nothing is built or called.
 class ClientEvents {
 public:
-    enum MessageEvent : unsigned { Delivered = 1u, Acked = 2u, Dropped = 4u };
+    enum MessageEvent : unsigned {
+        Delivered = 1u, Acked = 2u, Dropped = 4u,
+        // Not per message, but the same mask tells the adapter whether to gather what only
+        // these events use (the local address, the DISCONNECT properties).
+        Connected = 8u, Disconnected = 16u
+    };
+
+    // What the client events carry beyond the identity. The strings and properties are
+    // gathered only when the event is wanted (else empty / null).
+    struct ConnectionInfo {
+        explicit ConnectionInfo(const QByteArray &peerAddress) : peer(peerAddress) {}
+        const QByteArray &peer;
+        QByteArray sockname;              // local "address:port" (EMQX's sockname)
+        int protocolVersion = 4;          // 3, 4 or 5
+        const Properties *properties = nullptr;   // CONNECT's or DISCONNECT's (5.0), or null
+    };
 
     virtual ~ClientEvents() = default;
     virtual void clientConnected(const QByteArray &clientId, const QByteArray &username,
-                                 const QByteArray &peer, int protocolVersion, bool cleanStart,
-                                 std::uint16_t keepAlive, std::uint32_t expiryInterval) = 0;
+                                 const ConnectionInfo &info, bool cleanStart, std::uint16_t keepAlive,
+                                 std::uint32_t expiryInterval, std::uint16_t receiveMaximum) = 0;
+    // `connection` identifies the connection for disconnectReceived() (its adapter).
     virtual void clientDisconnected(const QByteArray &clientId, const QByteArray &username,
-                                    const QByteArray &peer, const char *reason) = 0;
+                                    const ConnectionInfo &info, const char *reason,
+                                    const void *connection) = 0;
+    // The client sent DISCONNECT with properties (5.0) and Disconnected is wanted: kept by the
+    // implementation until clientDisconnected() for the same connection (a loop turn later).
+    virtual void disconnectReceived(const void *connection, const Properties &properties) = 0;
     virtual void sessionSubscribed(const QByteArray &clientId, const QByteArray &username,
                                    const QByteArray &peer, const QByteArray &filter, int qos) = 0;
     virtual void sessionUnsubscribed(const QByteArray &clientId, const QByteArray &username,

@@ -81,6 +81,7 @@ public:
     void cancelTimer(ProtocolTimer timer) override;
     void closeTransport() override;
     qint64 pendingOutputBytes() const override { return m_transport->bytesToWrite(); }
+    QByteArray localAddress() const override { return m_transport->localAddress(); }
 
     // net::TransportReceiver
     void onBytes(const char *data, qsizetype size) override;

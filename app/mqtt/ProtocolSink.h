@@ -20,6 +20,9 @@ public:
     virtual void closeTransport() = 0;
     // Bytes queued on the socket and not yet written: lets QoS 0 shed load from a slow reader.
     virtual qint64 pendingOutputBytes() const = 0;
+    // The local end of the connection ("127.0.0.1:1883"), computed on each call; empty when
+    // unknown. For rules (EMQX's sockname), asked only when an event is built.
+    virtual QByteArray localAddress() const { return QByteArray(); }
 };
 
 } // namespace ferry::mqtt

@@ -53,6 +53,7 @@ public:
     ProtocolVersion version() const { return m_version; }
     bool isV5() const { return m_version == ProtocolVersion::V5; }
     const QByteArray &peer() const { return m_peer; }
+    QByteArray localAddress() const { return m_sink.localAddress(); }   // computed, not kept
     void setClientId(const QByteArray &clientId) { m_clientId = clientId; }
     const QByteArray &clientId() const { return m_clientId; }
     std::uint16_t clientReceiveMaximum() const { return m_clientReceiveMaximum; }

@@ -55,12 +55,12 @@ class RulesTestCase(BrokerTestCase):
         self.fail("no reload logged within %.1fs:\n%s" % (timeout, self.broker.log()[-3000:]))
 
     # -- clients -------------------------------------------------------------------------
-    def connected(self, client_id, version=5, username=None, keepalive=60, **kw):
+    def connected(self, client_id, version=5, username=None, keepalive=60, properties=None, **kw):
         c = PahoClient(client_id, version=version, **kw)
         if username is not None:
             c.client.username_pw_set(username)
         self._clients.append(c)
-        c.connect(self.broker.port, keepalive=keepalive)
+        c.connect(self.broker.port, keepalive=keepalive, properties=properties)
         return c
 
     @staticmethod

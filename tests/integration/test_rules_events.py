@@ -54,17 +54,21 @@ class ClientEvents(RulesTestCase):
         self.assertTrue(node.startswith("ferry@"), node)
 
         con = by["ev/client.connected/evc"]
-        self.assertEqual(set(con), {"clientid", "username", "peername", "proto_name", "proto_ver",
-                                    "keepalive", "clean_start", "expiry_interval", "is_bridge",
+        self.assertEqual(set(con), {"clientid", "username", "peername", "sockname", "proto_name",
+                                    "proto_ver", "keepalive", "clean_start", "receive_maximum",
+                                    "expiry_interval", "is_bridge", "conn_props",
                                     "connected_at", "timestamp", "event", "node"})
-        self.assertEqual({k: con[k] for k in ["clientid", "username", "peername", "proto_name",
-                                               "proto_ver", "keepalive", "clean_start",
-                                               "expiry_interval", "is_bridge", "event"]},
+        self.assertEqual({k: con[k] for k in ["clientid", "username", "peername", "sockname",
+                                               "proto_name", "proto_ver", "keepalive",
+                                               "clean_start", "receive_maximum",
+                                               "expiry_interval", "is_bridge", "conn_props",
+                                               "event"]},
                          {"clientid": "evc", "username": "alice",
-                          "peername": "127.0.0.1:%d" % port, "proto_name": "MQTT",
+                          "peername": "127.0.0.1:%d" % port,
+                          "sockname": "127.0.0.1:%d" % self.broker.port, "proto_name": "MQTT",
                           "proto_ver": 5, "keepalive": 30, "clean_start": True,
-                          "expiry_interval": 0, "is_bridge": False,
-                          "event": "client.connected"})
+                          "receive_maximum": 65535, "expiry_interval": 0, "is_bridge": False,
+                          "conn_props": {}, "event": "client.connected"})
         self.assertIsInstance(con["connected_at"], int)
         self.assertIsInstance(con["timestamp"], int)
 
@@ -79,11 +83,70 @@ class ClientEvents(RulesTestCase):
                           "topic": "a/+/b", "event": "session.unsubscribed", "node": node})
 
         dis = by["ev/client.disconnected/evc"]
-        self.assertEqual(set(dis), {"clientid", "username", "peername", "reason",
-                                    "disconnected_at", "timestamp", "event", "node"})
-        self.assertEqual((dis["clientid"], dis["username"], dis["reason"], dis["peername"]),
-                         ("evc", "alice", "normal", "127.0.0.1:%d" % port))
+        self.assertEqual(set(dis), {"clientid", "username", "peername", "sockname", "proto_name",
+                                    "proto_ver", "reason", "disconn_props", "disconnected_at",
+                                    "timestamp", "event", "node"})
+        self.assertEqual({k: dis[k] for k in ["clientid", "username", "reason", "peername",
+                                               "sockname", "proto_name", "proto_ver",
+                                               "disconn_props"]},
+                         {"clientid": "evc", "username": "alice", "reason": "normal",
+                          "peername": "127.0.0.1:%d" % port,
+                          "sockname": "127.0.0.1:%d" % self.broker.port, "proto_name": "MQTT",
+                          "proto_ver": 5, "disconn_props": {}})
         self.assertGreaterEqual(dis["disconnected_at"], con["connected_at"])
+
+    def test_conn_props_and_disconn_props(self):
+        """An MQTT 5 client's CONNECT and DISCONNECT properties reach the events as EMQX's
+        conn_props and disconn_props: the specification's property names, 'User-Property' a
+        map."""
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.reasoncodes import ReasonCodes
+        obs = self.connected("observer")
+        obs.subscribe("ev/+/propc", 0)
+        c = self.connected("propc", properties=props(
+            "CONNECT", SessionExpiryInterval=30, ReceiveMaximum=10,
+            UserProperty=[("site", "north")]))
+        c.disconnect(reasoncode=ReasonCodes(PacketTypes.DISCONNECT, identifier=0),
+                     properties=props("DISCONNECT", ReasonString="bye",
+                                      UserProperty=[("why", "done")]))
+        got = self.wait_on(obs, "ev/", 2)
+        by = {m.topic: self.js(m) for m in got}
+        con = by["ev/client.connected/propc"]
+        self.assertEqual(con["conn_props"], {"Session-Expiry-Interval": 30,
+                                             "Receive-Maximum": 10,
+                                             "User-Property": {"site": "north"}})
+        self.assertEqual((con["expiry_interval"], con["receive_maximum"]), (30, 10))
+        dis = by["ev/client.disconnected/propc"]
+        self.assertEqual(dis["disconn_props"], {"Reason-String": "bye",
+                                                "User-Property": {"why": "done"}})
+        self.assertEqual((dis["reason"], dis["sockname"]),
+                         ("normal", "127.0.0.1:%d" % self.broker.port))
+
+    def test_sockname_when_the_client_vanishes_and_over_websocket(self):
+        """sockname is the listener's address and port the client reached, also when the
+        client went without DISCONNECT (the broker learns it after the socket closed) and for
+        MQTT over WebSocket."""
+        from ferry_harness import raw_connected
+        obs = self.connected("observer")
+        obs.subscribe("ev/#", 0)
+        self.connected("vanish").kill()
+        ws = raw_connected(self.broker.ws_port, "wsc", version=5, ws=True)
+        self.addCleanup(ws.close)
+        want = {"ev/client.disconnected/vanish", "ev/client.connected/wsc"}
+        self.assertTrue(obs.wait(lambda: want <= {m.topic for m in self.on(obs, "ev/")}, 5.0),
+                        [m.topic for m in self.on(obs, "ev/")])
+        by = {m.topic: self.js(m) for m in self.on(obs, "ev/")}
+        dis = by["ev/client.disconnected/vanish"]
+        self.assertEqual((dis["reason"], dis["sockname"], dis["disconn_props"]),
+                         ("tcp_closed", "127.0.0.1:%d" % self.broker.port, {}))
+        self.assertEqual(by["ev/client.connected/wsc"]["sockname"],
+                         "127.0.0.1:%d" % self.broker.ws_port)
+        ws.close()
+        gone = "ev/client.disconnected/wsc"
+        self.assertTrue(obs.wait(lambda: gone in {m.topic for m in self.on(obs, "ev/")}, 5.0))
+        dis = [self.js(m) for m in self.on(obs, gone)][0]
+        self.assertEqual((dis["reason"], dis["sockname"]),
+                         ("tcp_closed", "127.0.0.1:%d" % self.broker.ws_port))
 
     def test_disconnect_reasons_tcp_closed_keepalive_timeout_takenover(self):
         """EMQX's reason values for client.disconnected: the peer vanished ("tcp_closed"), its
@@ -115,8 +178,9 @@ class ClientEvents(RulesTestCase):
         obs.subscribe("ev/client.connected/old", 0)
         self.connected("old", version=4)
         con = self.js(self.wait_on(obs, "ev/", 1)[0])
-        self.assertEqual((con["proto_ver"], con["proto_name"], con["clean_start"]),
-                         (4, "MQTT", True))
+        self.assertEqual((con["proto_ver"], con["proto_name"], con["clean_start"],
+                          con["conn_props"], con["sockname"]),
+                         (4, "MQTT", True, {}, "127.0.0.1:%d" % self.broker.port))
         self.assertNotIn("username", con)
 
 
