@@ -175,8 +175,6 @@ void RuleWiring::updateWanted()
         mask |= Connected;
     if (m_disconnected)
         mask |= Disconnected;
-    else
-        m_disconnProps.clear();
     setWanted(mask);
     m_subscribed = m_engine.listensTo("$events/session_subscribed");
     m_unsubscribed = m_engine.listensTo("$events/session_unsubscribed");
@@ -205,18 +203,9 @@ void RuleWiring::clientConnected(const QByteArray &clientId, const QByteArray &u
     m_engine.onEvent("$events/client_connected", f);
 }
 
-void RuleWiring::disconnectReceived(const void *connection, const mqtt::Properties &properties)
-{
-    if (m_disconnected)
-        m_disconnProps.insert(connection, propertiesMap(properties));
-}
-
 void RuleWiring::clientDisconnected(const QByteArray &clientId, const QByteArray &username, const ConnectionInfo &info,
-                                    const char *reason, const void *connection)
+                                    const char *reason)
 {
-    QVariantMap props;
-    if (!m_disconnProps.isEmpty())
-        props = m_disconnProps.take(connection);
     if (!m_disconnected)
         return;
     // The adapter's reasons are EMQX's names already (PacketHandler::onClosed).
@@ -226,7 +215,7 @@ void RuleWiring::clientDisconnected(const QByteArray &clientId, const QByteArray
                   {"proto_name", protoName(info.protocolVersion)},
                   {"proto_ver", info.protocolVersion},
                   {"reason", QString::fromLatin1(reason)},
-                  {"disconn_props", props},
+                  {"disconn_props", info.properties ? propertiesMap(*info.properties) : QVariantMap()},
                   {"disconnected_at", QDateTime::currentMSecsSinceEpoch()},
                   {"node", m_node}};
     putIfValid(f, "username", optionalText(username));

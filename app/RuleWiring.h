@@ -9,7 +9,6 @@
 #include "rules/ActionSink.h"
 #include "rules/RuleEngine.h"
 
-#include <QHash>
 #include <QObject>
 
 namespace ferry {
@@ -33,8 +32,7 @@ public:
                          bool cleanStart, std::uint16_t keepAlive, std::uint32_t expiryInterval,
                          std::uint16_t receiveMaximum) override;
     void clientDisconnected(const QByteArray &clientId, const QByteArray &username, const ConnectionInfo &info,
-                            const char *reason, const void *connection) override;
-    void disconnectReceived(const void *connection, const mqtt::Properties &properties) override;
+                            const char *reason) override;
     void sessionSubscribed(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
                            const QByteArray &filter, int qos) override;
     void sessionUnsubscribed(const QByteArray &clientId, const QByteArray &username, const QByteArray &peer,
@@ -61,10 +59,6 @@ private:
     // mask): an event no rule reads is not built.
     bool m_connected = false, m_disconnected = false, m_subscribed = false,
          m_unsubscribed = false;
-    // DISCONNECT properties (EMQX's disconn_props) from disconnectReceived(), by connection,
-    // until its clientDisconnected() a loop turn later: only connections that sent DISCONNECT
-    // with properties while a rule reads client_disconnected are here, and not for long.
-    QHash<const void *, QVariantMap> m_disconnProps;
     void updateWanted();
     void runDelivered();
     QVariantMap messageEvent(const core::Message &message, const char *eventName) const;

@@ -480,7 +480,7 @@ void Adapter::onDisconnect(const Disconnect &disconnect)
         m_session->setExpiryInterval(*expiry);
     }
     if (m_events && m_events->wants(ClientEvents::Disconnected) && disconnect.properties != Properties{})
-        m_events->disconnectReceived(this, disconnect.properties);
+        m_disconnectProperties = std::make_unique<Properties>(disconnect.properties);
 }
 
 void Adapter::onClosed(bool graceful, const char *reason)
@@ -512,7 +512,9 @@ void Adapter::leaveSession(bool publishWill, const char *reason)
             if (m_events->wants(ClientEvents::Disconnected))
                 info.sockname = m_protocol->localAddress();
         }
-        m_events->clientDisconnected(clientId, m_username, info, reason, this);
+        info.properties = m_disconnectProperties.get();
+        m_events->clientDisconnected(clientId, m_username, info, reason);
+        m_disconnectProperties.reset();
     }
 }
 

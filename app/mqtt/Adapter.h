@@ -51,13 +51,9 @@ public:
     virtual void clientConnected(const QByteArray &clientId, const QByteArray &username,
                                  const ConnectionInfo &info, bool cleanStart, std::uint16_t keepAlive,
                                  std::uint32_t expiryInterval, std::uint16_t receiveMaximum) = 0;
-    // `connection` identifies the connection for disconnectReceived() (its adapter).
+    // info.properties: the DISCONNECT's (5.0), when the client sent one with properties.
     virtual void clientDisconnected(const QByteArray &clientId, const QByteArray &username,
-                                    const ConnectionInfo &info, const char *reason,
-                                    const void *connection) = 0;
-    // The client sent DISCONNECT with properties (5.0) and Disconnected is wanted: kept by the
-    // implementation until clientDisconnected() for the same connection (a loop turn later).
-    virtual void disconnectReceived(const void *connection, const Properties &properties) = 0;
+                                    const ConnectionInfo &info, const char *reason) = 0;
     virtual void sessionSubscribed(const QByteArray &clientId, const QByteArray &username,
                                    const QByteArray &peer, const QByteArray &filter, int qos) = 0;
     virtual void sessionUnsubscribed(const QByteArray &clientId, const QByteArray &username,
@@ -132,6 +128,9 @@ private:
     std::uint32_t m_willDelay = 0;
     std::uint32_t m_willExpiry = 0;
     bool m_connectHadZeroExpiry = false;
+    // Kept from DISCONNECT to the close for $events/client_disconnected (disconn_props); only
+    // when that event is wanted and the DISCONNECT had properties.
+    std::unique_ptr<Properties> m_disconnectProperties;
     struct PendingAck {
         PubResponse response;
         bool ready;
